@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A perf.data writer for aggregated lock contentions, so that perf report
+ * and perf script (and every tool built on them: hotspot, FlameGraph's
+ * stackcollapse-perf, firefox-profiler import) can browse them.
+ *
+ * Layout (tools/perf/Documentation/perf.data-file-format.txt):
+ *   file header | attrs (one) | ids (one) | data records | feature table |
+ *   feature payloads
+ * The whole file is built in memory, then written atomically.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+
+#include "atomic_write.h"
+#include "ksyms.h"
+#include "perfdata.h"
+
+/* "PERFILE2" read as a native u64: perf tells the file's endianness by it. */
+#define PD_MAGIC 0x32454c4946524550ULL
+
+/*
+ * perf refuses an attr larger than its own struct ("more recent and
+ * unsupported ABI"), so write the smallest size that holds every field we
+ * set: every perf since 4.x reads it.
+ */
+#define PD_ATTR_SIZE PERF_ATTR_SIZE_VER5
+
+/* The only event: its id in the ids section, its name in EVENT_DESC. */
+#define PD_EVENT_ID 1
+#define PD_EVENT_NAME "kvmlockstat:lock-wait"
+
+/* Feature bits: tools/perf/util/header.h, stable on-disk ABI. */
+enum {
+	PD_FEAT_HOSTNAME = 3,
+	PD_FEAT_OSRELEASE = 4,
+	PD_FEAT_ARCH = 6,
+	PD_FEAT_NRCPUS = 7,
+	PD_FEAT_CMDLINE = 11,
+	PD_FEAT_EVENT_DESC = 12,
+	PD_FEAT_BITS = 256,
+};
+
+/* perf pads header strings to this (NAME_ALIGN in header.c). */
+#define PD_NAME_ALIGN 64
+
+/* Both fields the kernel map event needs; see put_kernel_mmap(). */
+#define PD_KERNEL_MMAP_NAME "[kernel.kallsyms]_text"
+
+#define PD_SAMPLE_TYPE (PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | \
+			PERF_SAMPLE_ADDR | PERF_SAMPLE_PERIOD | \
+			PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_WEIGHT)
+
+struct pd_section {
+	uint64_t offset, size;
+};
+
+struct pd_file_header {
+	uint64_t magic;
+	uint64_t size;		/* of this header */
+	uint64_t attr_size;	/* of one attr + its ids section */
+	struct pd_section attrs, data, event_types;
+	uint64_t features[PD_FEAT_BITS / 64];
+};
+
+/* With sample_id_all, every non-sample record ends with the sample's
+ * TID and TIME fields (the ones of PD_SAMPLE_TYPE that sample_id covers). */
+struct pd_sample_id {
+	uint32_t pid, tid;
+	uint64_t time;
+};
+
+/* Growable output buffer; the first failure sticks in err. */
+struct wbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void wb_reserve(struct wbuf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char *np;
+
+	if (b->err || b->len + n <= b->cap)
+		return;
+	while (cap < b->len + n)
+		cap *= 2;
+	np = realloc(b->p, cap);
+	if (!np) {
+		b->err = -ENOMEM;
+		return;
+	}
+	b->p = np;
+	b->cap = cap;
+}
+
+static void wb_put(struct wbuf *b, const void *data, size_t n)
+{
+	wb_reserve(b, n);
+	if (b->err)
+		return;
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+static void wb_zero(struct wbuf *b, size_t n)
+{
+	wb_reserve(b, n);
+	if (b->err)
+		return;
+	memset(b->p + b->len, 0, n);
+	b->len += n;
+}
+
+static void wb_u32(struct wbuf *b, uint32_t v) { wb_put(b, &v, sizeof(v)); }
+static void wb_u64(struct wbuf *b, uint64_t v) { wb_put(b, &v, sizeof(v)); }
+
+/* Overwrite bytes written earlier (offsets known only later). */
+static void wb_patch(struct wbuf *b, size_t off, const void *data, size_t n)
+{
+	if (!b->err)
+		memcpy(b->p + off, data, n);
+}
+
+static size_t align_up(size_t n, size_t a)
+{
+	return (n + a - 1) / a * a;
+}
+
+/* A string padded with NULs to a multiple of align, at least one NUL. */
+static void wb_padded_str(struct wbuf *b, const char *s, size_t align)
+{
+	size_t n = strlen(s);
+
+	wb_put(b, s, n);
+	wb_zero(b, align_up(n + 1, align) - n);
+}
+
+/* struct perf_header_string: u32 len, then len bytes. */
+static void wb_header_str(struct wbuf *b, const char *s)
+{
+	wb_u32(b, (uint32_t)align_up(strlen(s) + 1, PD_NAME_ALIGN));
+	wb_padded_str(b, s, PD_NAME_ALIGN);
+}
+
+/* ---- attr ---- */
+
+static void fill_attr(struct perf_event_attr *attr)
+{
+	memset(attr, 0, sizeof(*attr));
+	/*
+	 * A software event keeps perf from looking for tracepoint formats
+	 * (HEADER_TRACING_DATA) or a PMU; EVENT_DESC gives it our name.
+	 * cpu-clock, not dummy: perf hides dummy events in places.
+	 */
+	attr->type = PERF_TYPE_SOFTWARE;
+	attr->config = PERF_COUNT_SW_CPU_CLOCK;
+	attr->size = PD_ATTR_SIZE;
+	attr->sample_period = 1;
+	attr->sample_type = PD_SAMPLE_TYPE;
+	/* COMM/MMAP carry TID+TIME too, so perf can order them with samples. */
+	attr->sample_id_all = 1;
+}
+
+static void put_attr(struct wbuf *b)
+{
+	struct perf_event_attr attr;
+
+	fill_attr(&attr);
+	wb_put(b, &attr, PD_ATTR_SIZE);
+}
+
+/* ---- data records ---- */
+
+static void put_record_header(struct wbuf *b, uint32_t type, uint16_t misc,
+			      size_t size)
+{
+	struct perf_event_header h = {
+		.type = type, .misc = misc, .size = (uint16_t)size,
+	};
+
+	wb_put(b, &h, sizeof(h));
+}
+
+static void put_sample_id(struct wbuf *b, uint32_t pid, uint32_t tid)
+{
+	struct pd_sample_id id = { .pid = pid, .tid = tid, .time = 0 };
+
+	wb_put(b, &id, sizeof(id));
+}
+
+/* Longest comm kept: perf itself keeps 16 (TASK_COMM_LEN), be generous. */
+#define PD_COMM_MAX 255
+
+static void put_comm(struct wbuf *b, uint32_t pid, uint32_t tid,
+		     const char *comm)
+{
+	size_t n = strnlen(comm, PD_COMM_MAX);
+	size_t slen = align_up(n + 1, 8);
+	char name[PD_COMM_MAX + 1];
+
+	memcpy(name, comm, n);
+	name[n] = '\0';
+	put_record_header(b, PERF_RECORD_COMM, 0,
+			  sizeof(struct perf_event_header) + 8 + slen +
+			  sizeof(struct pd_sample_id));
+	wb_u32(b, pid);
+	wb_u32(b, tid);
+	wb_padded_str(b, name, 8);
+	put_sample_id(b, pid, tid);
+}
+
+/*
+ * The kernel map as perf record synthesizes it
+ * (__perf_event__synthesize_kernel_mmap): "[kernel.kallsyms]_text" names
+ * the reference symbol, pgoff holds its runtime address. perf relocates
+ * kallsyms/vmlinux symbols by it, which is what makes KASLR work.
+ */
+static void put_kernel_mmap(struct wbuf *b, uint64_t start, uint64_t end)
+{
+	size_t slen = align_up(sizeof(PD_KERNEL_MMAP_NAME), 8);
+
+	put_record_header(b, PERF_RECORD_MMAP, PERF_RECORD_MISC_KERNEL,
+			  sizeof(struct perf_event_header) + 8 + 3 * 8 + slen +
+			  sizeof(struct pd_sample_id));
+	wb_u32(b, (uint32_t)-1);	/* pid -1: the kernel */
+	wb_u32(b, 0);
+	wb_u64(b, start);
+	wb_u64(b, end - start);
+	wb_u64(b, start);		/* pgoff: address of _text */
+	wb_padded_str(b, PD_KERNEL_MMAP_NAME, 8);
+	put_sample_id(b, (uint32_t)-1, 0);
+}
+
+/* Fixed part of a sample: header, ip, pid/tid, time, addr, period,
+ * callchain nr, context marker, weight. */
+#define PD_SAMPLE_FIXED (sizeof(struct perf_event_header) + 8 * 8)
+/* perf_event_header.size is 16 bits: cap the call chain to fit. */
+#define PD_MAX_IPS ((UINT16_MAX - PD_SAMPLE_FIXED) / 8)
+
+static void put_sample(struct wbuf *b, const struct pd_sample *s,
+		       uint64_t time)
+{
+	/* Keep the innermost frames if a chain could overflow the record. */
+	uint32_t nr = s->nr_ips < PD_MAX_IPS ? s->nr_ips : PD_MAX_IPS;
+
+	put_record_header(b, PERF_RECORD_SAMPLE, PERF_RECORD_MISC_KERNEL,
+			  PD_SAMPLE_FIXED + 8 * (size_t)nr);
+	wb_u64(b, nr ? s->ips[0] : 0);
+	wb_u32(b, s->pid);
+	wb_u32(b, s->tid);
+	wb_u64(b, time);
+	wb_u64(b, s->lock_addr);
+	wb_u64(b, s->weight);
+	/* perf resolves chain entries as kernel addresses only after this
+	 * marker (add_callchain_ip() in tools/perf/util/machine.c). */
+	wb_u64(b, 1 + (uint64_t)nr);
+	wb_u64(b, PERF_CONTEXT_KERNEL);
+	wb_put(b, s->ips, 8 * (size_t)nr);
+	wb_u64(b, s->count);
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+	const struct pd_sample *x = *(const struct pd_sample * const *)a;
+	const struct pd_sample *y = *(const struct pd_sample * const *)b;
+
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	/* Named samples first: the first of each tid supplies the comm. */
+	return (x->comm == NULL) - (y->comm == NULL);
+}
+
+/* One COMM per thread, so perf report shows names, not ":tid". */
+static int put_comms(struct wbuf *b, const struct pd_sample *s, size_t n)
+{
+	const struct pd_sample **v = calloc(n ? n : 1, sizeof(*v));
+	size_t i;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		v[i] = &s[i];
+	qsort(v, n, sizeof(*v), cmp_tid);
+	for (i = 0; i < n; i++) {
+		if ((i && v[i]->tid == v[i - 1]->tid) || !v[i]->comm)
+			continue;
+		put_comm(b, v[i]->pid, v[i]->tid, v[i]->comm);
+	}
+	free(v);
+	return 0;
+}
+
+static int put_data(struct wbuf *b, const struct pd_sample *s, size_t n,
+		    uint64_t text_start, uint64_t text_end)
+{
+	size_t i;
+	int err;
+
+	err = put_comms(b, s, n);
+	if (err)
+		return err;
+	put_kernel_mmap(b, text_start, text_end);
+	/* Samples come after COMM/MMAP (time 0) in perf's time order. */
+	for (i = 0; i < n; i++)
+		put_sample(b, &s[i], i + 1);
+	return b->err;
+}
+
+/* ---- feature sections ---- */
+
+static void feat_hostname(struct wbuf *b)
+{
+	struct utsname u;
+
+	wb_header_str(b, uname(&u) ? "unknown" : u.nodename);
+}
+
+static void feat_osrelease(struct wbuf *b)
+{
+	struct utsname u;
+
+	wb_header_str(b, uname(&u) ? "unknown" : u.release);
+}
+
+/* perf script needs the arch to pick its objdump/register tables. */
+static void feat_arch(struct wbuf *b)
+{
+	struct utsname u;
+
+	wb_header_str(b, uname(&u) ? "unknown" : u.machine);
+}
+
+static void feat_nrcpus(struct wbuf *b)
+{
+	long avail = sysconf(_SC_NPROCESSORS_CONF);
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/* perf's order: available first, then online. */
+	wb_u32(b, avail > 0 ? (uint32_t)avail : 1);
+	wb_u32(b, online > 0 ? (uint32_t)online : 1);
+}
+
+/* Our own command line, as perf records its own: a string list. */
+static void feat_cmdline(struct wbuf *b)
+{
+	char buf[4096];
+	size_t len = 0, off;
+	uint32_t nr = 0;
+	FILE *f = fopen("/proc/self/cmdline", "re");
+
+	if (f) {
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[len] = '\0';	/* a truncated last argument still ends */
+	for (off = 0; off < len; off += strlen(buf + off) + 1)
+		nr++;
+	wb_u32(b, nr);
+	for (off = 0; off < len; off += strlen(buf + off) + 1)
+		wb_header_str(b, buf + off);
+}
+
+/* Gives the event its name in perf report/script headers and output. */
+static void feat_event_desc(struct wbuf *b)
+{
+	wb_u32(b, 1);			/* events */
+	wb_u32(b, PD_ATTR_SIZE);
+	put_attr(b);
+	wb_u32(b, 1);			/* ids */
+	wb_header_str(b, PD_EVENT_NAME);
+	wb_u64(b, PD_EVENT_ID);
+}
+
+static const struct {
+	int bit;
+	void (*write)(struct wbuf *b);
+} features[] = {	/* in bit order: perf reads the table that way */
+	{ PD_FEAT_HOSTNAME, feat_hostname },
+	{ PD_FEAT_OSRELEASE, feat_osrelease },
+	{ PD_FEAT_ARCH, feat_arch },
+	{ PD_FEAT_NRCPUS, feat_nrcpus },
+	{ PD_FEAT_CMDLINE, feat_cmdline },
+	{ PD_FEAT_EVENT_DESC, feat_event_desc },
+};
+#define NR_FEATURES (sizeof(features) / sizeof(features[0]))
+
+/* The section table right after the data, then each payload. */
+static void put_features(struct wbuf *b, struct pd_file_header *h)
+{
+	size_t table = b->len, i;
+
+	wb_zero(b, NR_FEATURES * sizeof(struct pd_section));
+	for (i = 0; i < NR_FEATURES; i++) {
+		struct pd_section sec = { .offset = b->len };
+
+		features[i].write(b);
+		wb_zero(b, align_up(b->len, 8) - b->len);
+		sec.size = b->len - sec.offset;
+		wb_patch(b, table + i * sizeof(sec), &sec, sizeof(sec));
+		h->features[features[i].bit / 64] |= 1ULL << (features[i].bit % 64);
+	}
+}
+
+/* ---- file ---- */
+
+static int build_file(struct wbuf *b, const struct pd_sample *s, size_t n,
+		      uint64_t text_start, uint64_t text_end)
+{
+	struct pd_file_header h = {
+		.magic = PD_MAGIC,
+		.size = sizeof(h),
+		.attr_size = PD_ATTR_SIZE + sizeof(struct pd_section),
+	};
+	struct pd_section ids;
+	int err;
+
+	wb_zero(b, sizeof(h));		/* patched once offsets are known */
+
+	h.attrs.offset = b->len;
+	put_attr(b);
+	ids.offset = b->len + sizeof(ids);
+	ids.size = sizeof(uint64_t);
+	wb_put(b, &ids, sizeof(ids));
+	h.attrs.size = b->len - h.attrs.offset;
+	wb_u64(b, PD_EVENT_ID);
+
+	h.data.offset = b->len;
+	err = put_data(b, s, n, text_start, text_end);
+	if (err)
+		return err;
+	h.data.size = b->len - h.data.offset;
+
+	put_features(b, &h);
+	wb_patch(b, 0, &h, sizeof(h));
+	return b->err;
+}
+
+static int check_samples(const struct pd_sample *s, size_t n)
+{
+	size_t i;
+
+	if (n && !s)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (s[i].nr_ips && !s[i].ips)
+			return -EINVAL;
+	return 0;
+}
+
+int perfdata_write_range(const char *path, const struct pd_sample *samples,
+			 size_t n, uint64_t text_start, uint64_t text_end)
+{
+	struct wbuf b = { 0 };
+	int err;
+
+	if (!path || text_end <= text_start)
+		return -EINVAL;
+	err = check_samples(samples, n);
+	if (err)
+		return err;
+	err = build_file(&b, samples, n, text_start, text_end);
+	/* 0600 like perf record: perf.data can reveal kernel addresses. */
+	if (!err)
+		err = atomic_write_file(path, b.p, b.len, 0600);
+	free(b.p);
+	return err;
+}
+
+/* Kernel text range from /proc/kallsyms; -errno with a message if hidden. */
+static int kernel_text_range(uint64_t *start, uint64_t *end)
+{
+	struct ksyms *k = ksyms_load(NULL);
+	int err;
+
+	if (!k) {
+		err = -errno;
+		if (err == -EPERM)
+			fprintf(stderr, "perfdata: /proc/kallsyms hides kernel addresses; run as root or set kernel.kptr_restrict=0\n");
+		else
+			fprintf(stderr, "perfdata: cannot read /proc/kallsyms: %s\n",
+				strerror(-err));
+		return err;
+	}
+	err = ksyms_addr(k, "_text", start);
+	if (!err)
+		err = ksyms_addr(k, "_etext", end);
+	if (err)
+		fprintf(stderr, "perfdata: _text/_etext missing from /proc/kallsyms\n");
+	ksyms_free(k);
+	return err;
+}
+
+int perfdata_write(const char *path, const struct pd_sample *samples, size_t n)
+{
+	uint64_t start, end;
+	int err;
+
+	err = kernel_text_range(&start, &end);
+	if (err)
+		return err;
+	return perfdata_write_range(path, samples, n, start, end);
+}

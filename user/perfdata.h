@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KVMLOCKSTAT_PERFDATA_H
+#define KVMLOCKSTAT_PERFDATA_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* One aggregated contention site: a (task, lock, kernel stack) triple. */
+struct pd_sample {
+	uint32_t pid, tid;      /* tgid and thread id of the contending task */
+	const char *comm;       /* task name */
+	uint64_t weight;        /* wait time in ns: becomes the sample period */
+	uint64_t count;         /* number of contentions aggregated in this sample */
+	uint64_t lock_addr;     /* lock address */
+	uint32_t nr_ips;        /* kernel call chain, innermost first */
+	const uint64_t *ips;
+};
+
+/*
+ * Write a perf.data file that perf report / perf script read, one
+ * PERF_RECORD_SAMPLE per element of samples:
+ *   period = weight (so perf's percentages are wait-time shares),
+ *   ip = ips[0], callchain = PERF_CONTEXT_KERNEL + ips,
+ *   addr = lock_addr (perf script -F addr), weight = count (-F weight).
+ * ips must hold exactly nr_ips addresses (no zero padding).
+ * Kernel symbols resolve through /proc/kallsyms at report time on this
+ * host; _text/_etext are read from it now, which needs root (or
+ * kptr_restrict=0): -EPERM otherwise.
+ * Writes path atomically (temp file + rename); returns 0 or -errno, never
+ * leaves a half-written file.
+ */
+int perfdata_write(const char *path, const struct pd_sample *samples, size_t n);
+
+/* Same, with the kernel text range given (for tests and offline use). */
+int perfdata_write_range(const char *path, const struct pd_sample *samples,
+			 size_t n, uint64_t text_start, uint64_t text_end);
+
+#endif
