@@ -442,7 +442,7 @@ static int build_file(struct wbuf *b, const struct pd_sample *s, size_t n,
 	return b->err;
 }
 
-static int check_samples(const struct pd_sample *s, size_t n)
+int perfdata_check_samples(const struct pd_sample *s, size_t n)
 {
 	size_t i;
 
@@ -462,7 +462,7 @@ int perfdata_write_range(const char *path, const struct pd_sample *samples,
 
 	if (!path || text_end <= text_start)
 		return -EINVAL;
-	err = check_samples(samples, n);
+	err = perfdata_check_samples(samples, n);
 	if (err)
 		return err;
 	err = build_file(&b, samples, n, text_start, text_end);

@@ -31,6 +31,9 @@ struct pd_sample {
  */
 int perfdata_write(const char *path, const struct pd_sample *samples, size_t n);
 
+/* -EINVAL if samples is NULL with n > 0 or a sample has nr_ips but no ips. */
+int perfdata_check_samples(const struct pd_sample *samples, size_t n);
+
 /* Same, with the kernel text range given (for tests and offline use). */
 int perfdata_write_range(const char *path, const struct pd_sample *samples,
 			 size_t n, uint64_t text_start, uint64_t text_end);
