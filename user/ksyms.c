@@ -198,11 +198,12 @@ static int same_module(const struct ksym *a, const struct ksym *b)
 /* Best symbol containing addr, or NULL. */
 static const struct ksym *find(const struct ksyms *k, uint64_t addr)
 {
-	size_t lo = 0, hi = k->n, first;
+	size_t lo = 0, hi, first;
 	uint64_t end;
 
 	if (!k)
 		return NULL;
+	hi = k->n;
 	/* hi ends as the first index whose address is above addr. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;

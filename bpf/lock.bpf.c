@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lock contention family: lock:contention_begin/end, aggregated in maps.
+ *
+ * qrwlock/qspinlock fire these only on their slow paths, so every event
+ * here is a real wait.  Which waits are on a KVM mmu_lock is decided
+ * exactly, on any kernel with BTF: the lock must sit at
+ * offsetof(struct kvm, mmu_lock) inside an object whose vm_list node is
+ * linked both ways, i.e. a live struct kvm.  That holds whether mmu_lock
+ * is a spinlock (arm64 before 5.18) or an rwlock.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "kvmlockstat.h"
+#include "stat.bpf.h"
+
+/* Set by user space before load. */
+const volatile bool all_locks = false;	/* aggregate every lock, not just mmu_locks */
+const volatile __u32 targ_tgid = 0;	/* with all_locks: only this process's waits */
+
+struct wait_start {
+	__u64 ts;
+	__u64 lock;
+	__u32 flags;
+	__s32 stack_id;
+};
+
+/* Keyed by thread: spinning and sleeping waits alike, at most one per task. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_TSTAMP_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct wait_start);
+} tstamp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_LOCK_ENTRIES);
+	__type(key, struct lock_key);
+	__type(value, struct wait_stat);
+} lock_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_LOCK_ENTRIES);
+	__type(key, struct stack_key);
+	__type(value, struct stack_val);
+} stack_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, MAX_LOCK_ENTRIES);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Only mmu_locks are kept here: re-deciding every wait costs three reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct lock_info);
+} lock_infos SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_LOCK_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct task_info);
+} tasks SEC(".maps");
+
+__u64 drops[NR_DROPS] = {};
+
+static const struct wait_stat zero_stat;
+static const struct stack_val zero_sval;
+
+static __always_inline void drop(enum drop_reason r)
+{
+	if (r < NR_DROPS)
+		__sync_fetch_and_add(&drops[r], 1);
+}
+
+/* The struct kvm whose mmu_lock is at lock, or NULL. */
+static __always_inline struct kvm *mmu_lock_owner(__u64 lock)
+{
+	struct list_head *next, *back;
+	struct kvm *kvm;
+
+	/* Kernels without KVM: the branch below is pruned at load. */
+	if (!bpf_core_type_exists(struct kvm))
+		return NULL;
+	kvm = (void *)(lock - bpf_core_field_offset(struct kvm, mmu_lock));
+	next = BPF_CORE_READ(kvm, vm_list.next);
+	if (!next)
+		return NULL;
+	back = BPF_CORE_READ(next, prev);
+	if (back != &kvm->vm_list || !BPF_CORE_READ(kvm, mm))
+		return NULL;
+	return kvm;
+}
+
+static __always_inline void note_mmu_lock(__u64 lock, struct kvm *kvm,
+					  struct task_struct *task)
+{
+	struct lock_info info = {};
+
+	if (bpf_map_lookup_elem(&lock_infos, &lock))
+		return;
+	info.kvm = (__u64)kvm;
+	info.is_mmu_lock = 1;
+	info.vmm_pid = BPF_CORE_READ(kvm, userspace_pid);
+	if (BPF_CORE_READ(task, mm) == BPF_CORE_READ(kvm, mm))
+		BPF_CORE_READ_STR_INTO(&info.vmm_comm, task, group_leader, comm);
+	if (bpf_map_update_elem(&lock_infos, &lock, &info, BPF_NOEXIST) == -12)
+		drop(DROP_INFO_FULL);
+}
+
+static __always_inline void note_task(__u32 tid, __u32 tgid, struct kvm *kvm,
+				      struct task_struct *task)
+{
+	struct task_info ti = {};
+
+	if (bpf_map_lookup_elem(&tasks, &tid))
+		return;
+	ti.tgid = tgid;
+	ti.in_vmm = kvm && BPF_CORE_READ(task, mm) == BPF_CORE_READ(kvm, mm);
+	bpf_get_current_comm(&ti.comm, sizeof(ti.comm));
+	if (bpf_map_update_elem(&tasks, &tid, &ti, BPF_NOEXIST) == -12)
+		drop(DROP_INFO_FULL);
+}
+
+static __always_inline int on_begin(void *ctx, __u64 lock, __u32 flags)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = id, tgid = id >> 32;
+	struct wait_start ws = {};
+	struct kvm *kvm;
+
+	if (bpf_map_lookup_elem(&tstamp, &tid)) {
+		/* e.g. a qrwlock's own wait_lock, or an irq on this task's stack */
+		drop(DROP_NESTED);
+		return 0;
+	}
+	kvm = mmu_lock_owner(lock);
+	if (!kvm && (!all_locks || (targ_tgid && tgid != targ_tgid)))
+		return 0;
+	if (kvm)
+		note_mmu_lock(lock, kvm, task);
+	note_task(tid, tgid, kvm, task);
+
+	ws.lock = lock;
+	ws.flags = flags;
+	ws.stack_id = bpf_get_stackid(ctx, &stacks, 0);
+	if (ws.stack_id < 0)
+		drop(DROP_STACK);
+	ws.ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&tstamp, &tid, &ws, BPF_NOEXIST))
+		drop(DROP_TSTAMP_FULL);
+	return 0;
+}
+
+static __always_inline __u32 lock_mode(__u32 flags)
+{
+	if (flags & LCB_F_READ)
+		return MODE_READ;
+	if (flags & LCB_F_WRITE)
+		return MODE_WRITE;
+	if (flags & LCB_F_MUTEX)
+		return MODE_MUTEX;
+	if (flags & LCB_F_SPIN)
+		return MODE_SPIN;
+	return MODE_OTHER;
+}
+
+static __always_inline void account(__u32 tid, const struct wait_start *ws, __u64 delta)
+{
+	struct lock_key lk = { .lock = ws->lock, .tid = tid, .mode = lock_mode(ws->flags) };
+	struct stack_key sk = { .lock = ws->lock, .tid = tid, .mode = lk.mode,
+				.stack_id = ws->stack_id };
+	struct wait_stat *st;
+	struct stack_val *sv;
+
+	st = lookup_or_init(&lock_stats, &lk, &zero_stat, &drops[DROP_STAT_FULL]);
+	if (st)
+		wait_stat_add(st, delta);
+	sv = lookup_or_init(&stack_stats, &sk, &zero_sval, &drops[DROP_STAT_FULL]);
+	if (sv) {
+		__sync_fetch_and_add(&sv->count, 1);
+		__sync_fetch_and_add(&sv->total_ns, delta);
+	}
+}
+
+static __always_inline int on_end(__u64 lock)
+{
+	__u32 tid = bpf_get_current_pid_tgid();
+	struct wait_start *ws;
+	__u64 now = bpf_ktime_get_ns();
+
+	ws = bpf_map_lookup_elem(&tstamp, &tid);
+	/* A nested wait ends first: it was never recorded, keep the outer one. */
+	if (!ws || ws->lock != lock)
+		return 0;
+	account(tid, ws, now - ws->ts);
+	bpf_map_delete_elem(&tstamp, &tid);
+	return 0;
+}
+
+SEC("tp_btf/contention_begin")
+int BPF_PROG(contention_begin_btf, void *lock, unsigned int flags)
+{
+	return on_begin(ctx, (__u64)lock, flags);
+}
+
+SEC("tp_btf/contention_end")
+int BPF_PROG(contention_end_btf, void *lock, int ret)
+{
+	return on_end((__u64)lock);
+}
+
+/* Fallback for kernels whose verifier refuses tp_btf here. */
+SEC("raw_tp/contention_begin")
+int BPF_PROG(contention_begin_raw, void *lock, unsigned int flags)
+{
+	return on_begin(ctx, (__u64)lock, flags);
+}
+
+SEC("raw_tp/contention_end")
+int BPF_PROG(contention_end_raw, void *lock, int ret)
+{
+	return on_end((__u64)lock);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Lock-free accumulation into shared wait_stat values (regular hash maps). */
+#ifndef STAT_BPF_H
+#define STAT_BPF_H
+
+#include "bits.bpf.h"
+
+/* Find key in map, inserting a zeroed value first if needed. */
+static __always_inline void *lookup_or_init(void *map, const void *key,
+					    const void *init, __u64 *drops)
+{
+	void *val = bpf_map_lookup_elem(map, key);
+	long err;
+
+	if (val)
+		return val;
+	err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST: another CPU won the race */) {
+		if (drops)
+			__sync_fetch_and_add(drops, 1);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(map, key);
+}
+
+/* Atomic max/min: retry a few times; losing to a concurrent update is fine. */
+static __always_inline void atomic_max(__u64 *p, __u64 v)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *p;
+
+		if (old >= v || __sync_val_compare_and_swap(p, old, v) == old)
+			return;
+	}
+}
+
+static __always_inline void atomic_min(__u64 *p, __u64 v)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 old = *p;
+
+		if ((old && old <= v) || __sync_val_compare_and_swap(p, old, v) == old)
+			return;
+	}
+}
+
+static __always_inline void wait_stat_add(struct wait_stat *s, __u64 delta)
+{
+	__u32 slot = hist_slot(delta);
+
+	__sync_fetch_and_add(&s->count, 1);
+	__sync_fetch_and_add(&s->total_ns, delta);
+	atomic_max(&s->max_ns, delta);
+	atomic_min(&s->min_ns, delta);
+	if (slot < MAX_SLOTS)
+		__sync_fetch_and_add(&s->hist[slot], 1);
+}
+
+#endif

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Probe attachment.  The lock family has two variants of each program:
+ * tp_btf (typed, cheapest) and raw_tp (works where the verifier or the
+ * kernel refuses tp_btf).  The unused set is switched off with
+ * set_autoload before load, so a failed variant never blocks the other.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "lock.skel.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+static bool verbose;
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || (level == LIBBPF_INFO && !verbose))
+		return 0;
+	if (!verbose && level == LIBBPF_WARN)
+		return 0;	/* failures are reported by us, once, in plain words */
+	return vfprintf(stderr, fmt, ap);
+}
+
+void attach_set_verbose(bool v)
+{
+	verbose = v;
+	libbpf_set_print(print_libbpf);
+}
+
+static bool path_exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+/* tracefs holds the lock events' format; mount it if nobody has. */
+static int ensure_tracefs(void)
+{
+	if (path_exists(TRACEFS "/events"))
+		return 0;
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY) {
+		fprintf(stderr, "kvmlockstat: tracefs not available: mount -t tracefs nodev "
+			TRACEFS " failed: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int attach_preflight(struct run *r)
+{
+	struct btf *btf;
+	bool has_kvm;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "kvmlockstat: needs root (CAP_BPF and CAP_PERFMON to load BPF programs)\n");
+		return -EPERM;
+	}
+	if (!path_exists("/sys/kernel/btf/vmlinux")) {
+		fprintf(stderr, "kvmlockstat: no kernel BTF (/sys/kernel/btf/vmlinux): "
+			"CO-RE needs a kernel built with CONFIG_DEBUG_INFO_BTF\n");
+		return -ENOENT;
+	}
+	if (ensure_tracefs())
+		return -ENOENT;
+	if (!path_exists(TRACEFS "/events/lock/contention_begin") ||
+	    !path_exists(TRACEFS "/events/lock/contention_end")) {
+		fprintf(stderr, "kvmlockstat: kernel has no lock:contention_begin/end tracepoints "
+			"(added in 5.19)\n");
+		return -ENOENT;
+	}
+	btf = btf__load_vmlinux_btf();
+	has_kvm = btf && btf__find_by_name_kind(btf, "kvm", BTF_KIND_STRUCT) > 0;
+	btf__free(btf);
+	/* KVM as a module (x86) keeps struct kvm in the module's BTF. */
+	if (!has_kvm && !path_exists("/sys/kernel/btf/kvm"))
+		run_add_missing(r, "mmu_lock",
+				"KVM is not loaded (no struct kvm in kernel or module BTF): "
+				"only --all-locks can show anything");
+	return 0;
+}
+
+static void pick_variant(struct lock_bpf *s, bool btf)
+{
+	bpf_program__set_autoload(s->progs.contention_begin_btf, btf);
+	bpf_program__set_autoload(s->progs.contention_end_btf, btf);
+	bpf_program__set_autoload(s->progs.contention_begin_raw, !btf);
+	bpf_program__set_autoload(s->progs.contention_end_raw, !btf);
+}
+
+static int try_variant(struct lock_bpf **out, const struct attach_opts *o, bool btf)
+{
+	struct lock_bpf *s = lock_bpf__open();
+	int err;
+
+	if (!s)
+		return -errno;
+	s->rodata->all_locks = o->all_locks;
+	s->rodata->targ_tgid = o->target_tgid;
+	pick_variant(s, btf);
+	err = lock_bpf__load(s);
+	if (!err)
+		err = lock_bpf__attach(s);
+	if (err) {
+		lock_bpf__destroy(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+int attach_lock(struct lock_bpf **skel, const struct attach_opts *o, struct run *r)
+{
+	static const char *const names[] = { "tp_btf", "raw_tp" };
+	int err = -EINVAL;
+
+	for (int i = 0; i < 2; i++) {
+		if (o->backend && strcmp(o->backend, names[i]))
+			continue;
+		err = try_variant(skel, o, i == 0);
+		if (!err) {
+			snprintf(r->backend, sizeof(r->backend), "%s", names[i]);
+			return 0;
+		}
+		if (verbose || o->backend)
+			fprintf(stderr, "kvmlockstat: %s programs on lock:contention_* refused: %s\n",
+				names[i], strerror(-err));
+	}
+	fprintf(stderr, "kvmlockstat: cannot attach to lock:contention_begin/end (%s)%s\n",
+		strerror(-err), verbose ? "" : "; -v shows libbpf's log");
+	return err;
+}
+
+void attach_detach(struct lock_bpf *skel)
+{
+	lock_bpf__destroy(skel);
+}

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Collector.  Aggregation maps are drained with lookup-and-delete, key by
+ * key, so an event that lands between two reads is counted in the next
+ * interval instead of being lost.  Identity maps (locks, tasks) and stack
+ * traces are only read: they stay valid for the whole run.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "collect.h"
+#include "lockname.h"
+#include "vmid.h"
+#include "lock.skel.h"
+
+typedef int (*drain_fn)(struct collector *c, struct run *delta, const void *key, const void *val);
+
+static void *collect_keys(int fd, size_t key_sz, size_t *n)
+{
+	char *keys = NULL, *grown, *prev = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (;;) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			grown = realloc(keys, cap * key_sz);
+			if (!grown) {
+				free(keys);
+				return NULL;
+			}
+			keys = grown;
+		}
+		prev = *n ? keys + (*n - 1) * key_sz : NULL;
+		if (bpf_map_get_next_key(fd, prev, keys + *n * key_sz))
+			break;
+		(*n)++;
+	}
+	return keys;
+}
+
+static int drain_map(struct collector *c, struct run *delta, struct bpf_map *map, drain_fn fn)
+{
+	size_t key_sz = bpf_map__key_size(map), val_sz = bpf_map__value_size(map), n;
+	int fd = bpf_map__fd(map), err = 0;
+	char *keys = collect_keys(fd, key_sz, &n), *val = malloc(val_sz);
+
+	if (!keys || !val) {
+		free(keys);
+		free(val);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		void *key = keys + i * key_sz;
+
+		/* lookup_and_delete on hash maps needs 5.14; older: two steps. */
+		if (bpf_map_lookup_and_delete_elem(fd, key, val)) {
+			if (bpf_map_lookup_elem(fd, key, val))
+				continue;
+			bpf_map_delete_elem(fd, key);
+		}
+		err = fn(c, delta, key, val);
+	}
+	free(keys);
+	free(val);
+	return err;
+}
+
+/* Lock identity, filtered: NULL when the lock is not to be shown. */
+static struct lock_rec *lock_for(struct collector *c, struct run *delta, uint64_t addr)
+{
+	struct lock_info info;
+	struct lock_rec *l;
+	struct vm_rec *vm;
+	uint32_t pid;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.lock_infos), &addr, &info))
+		return c->all_locks ? run_lock(delta, addr) : NULL;
+	pid = vmid_tgid(info.vmm_pid);
+	if (c->only_pid && pid != c->only_pid)
+		return NULL;
+	l = run_lock(delta, addr);
+	vm = run_vm(delta, pid, info.kvm);
+	if (!l || !vm)
+		return NULL;
+	l->kvm = info.kvm;
+	snprintf(l->name, sizeof(l->name), "mmu_lock");
+	vm->mmu_lock = addr;
+	if (info.vmm_comm[0])
+		memcpy(vm->comm, info.vmm_comm, sizeof(vm->comm));
+	else if (!vm->comm[0])
+		vmid_comm(pid, vm->comm);
+	return l;
+}
+
+static void task_identity(struct collector *c, struct task_rec *t)
+{
+	struct task_info ti;
+
+	if (t->comm[0])
+		return;
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.tasks), &t->tid, &ti)) {
+		t->tgid = vmid_tgid(t->tid);
+		vmid_comm(t->tid, t->comm);
+		return;
+	}
+	t->tgid = ti.tgid;
+	t->in_vmm = ti.in_vmm;
+	memcpy(t->comm, ti.comm, sizeof(t->comm));
+}
+
+static int add_lock_stat(struct collector *c, struct run *delta, const void *k, const void *v)
+{
+	const struct lock_key *key = k;
+	struct lock_rec *l = lock_for(c, delta, key->lock);
+	struct task_rec *t;
+
+	if (!l || key->mode >= NR_MODES)
+		return 0;
+	wait_stat_merge(&l->mode[key->mode], v);
+	t = lock_task(l, key->tid);
+	if (!t)
+		return -ENOMEM;
+	task_identity(c, t);
+	wait_stat_merge(&t->mode[key->mode], v);
+	return 0;
+}
+
+static int add_stack_stat(struct collector *c, struct run *delta, const void *k, const void *v)
+{
+	const struct stack_key *key = k;
+	const struct stack_val *val = v;
+	struct lock_rec *l = lock_for(c, delta, key->lock);
+	struct stack_rec *s;
+
+	if (!l)
+		return 0;
+	s = lock_stack(l, key->stack_id, key->tid, key->mode);
+	if (!s)
+		return -ENOMEM;
+	s->count += val->count;
+	s->total_ns += val->total_ns;
+	if (key->stack_id >= 0 && !s->nr_ips &&
+	    !bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.stacks), &key->stack_id, s->ips))
+		while (s->nr_ips < MAX_STACK_DEPTH && s->ips[s->nr_ips])
+			s->nr_ips++;
+	return 0;
+}
+
+static void take_drops(struct collector *c, struct run *delta)
+{
+	for (int d = 0; d < NR_DROPS; d++) {
+		uint64_t now = c->skel->bss->drops[d];
+
+		delta->drops[d] = now - c->drops_seen[d];
+		c->drops_seen[d] = now;
+	}
+}
+
+int collect_drain(struct collector *c, struct run *delta)
+{
+	int err;
+
+	err = drain_map(c, delta, c->skel->maps.lock_stats, add_lock_stat);
+	if (!err)
+		err = drain_map(c, delta, c->skel->maps.stack_stats, add_stack_stat);
+	take_drops(c, delta);
+	for (size_t i = 0; i < delta->nr_locks && c->ksyms; i++)
+		if (!delta->locks[i].name[0])
+			lockname_from_stacks(&delta->locks[i], c->ksyms);
+	return err;
+}

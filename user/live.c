@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The live run: attach, drain every interval into the run model, print
+ * the interval table, and on the end of the run (duration, Ctrl-C,
+ * SIGTERM, or the traced command's exit) detach, summarise and write
+ * the record.  The report subcommand re-renders a record.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include "attach.h"
+#include "child.h"
+#include "collect.h"
+#include "ksyms.h"
+#include "live.h"
+#include "record.h"
+#include "table.h"
+#include "vmid.h"
+
+struct live_opts {
+	uint32_t pid;
+	double duration;	/* seconds, 0 = until stopped */
+	double interval;	/* seconds, 0 = no live table */
+	bool all_locks, verbose;
+	const char *json, *backend;
+	char **command;
+};
+
+enum { OPT_BACKEND = 0x100 };
+
+static const struct argp_option live_options[] = {
+	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process (must hold a KVM VM fd)", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C, SIGTERM or COMMAND's exit)", 0 },
+	{ "interval", 'i', "SECONDS", 0, "Live table every SECONDS (default 1; 0: summary only)", 0 },
+	{ "all-locks", 'a', NULL, 0, "Show every contended lock, not only KVM mmu_locks", 0 },
+	{ "json", 'j', "FILE", 0, "Write the run as a JSON record (schema kvmlockstat-run/1)", 0 },
+	{ "backend", OPT_BACKEND, "tp_btf|raw_tp", 0, "Force the lock tracepoint program type", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
+	{},
+};
+
+static const char live_doc[] =
+	"Measure KVM mmu_lock contention per VM, per waiting task and per mode "
+	"(read/write/spin), from lock:contention_begin/end, on a stock kernel.\v"
+	"EXAMPLES:\n"
+	"  kvmlockstat                      # every VM on the host, table every second\n"
+	"  kvmlockstat -p 4242 -d 30 -j run.json\n"
+	"  kvmlockstat -i 0 -j run.json -- kvm-dirtylog -v 2 -b 64M\n"
+	"  kvmlockstat -a -d 5              # every contended lock, by caller\n"
+	"  kvmlockstat report run.json      # re-render a record";
+
+static int parse_seconds(const char *arg, const char *what, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(*out) || *out < 0 || *out > 31536000) {
+		fprintf(stderr, "kvmlockstat: invalid %s '%s': expected seconds >= 0\n", what, arg);
+		return EINVAL;
+	}
+	return 0;
+}
+
+static int parse_pid(const char *arg, uint32_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v <= 0 || v > INT_MAX) {
+		fprintf(stderr, "kvmlockstat: invalid PID '%s'\n", arg);
+		return EINVAL;
+	}
+	*pid = v;
+	return 0;
+}
+
+/* The record is written at the end: refuse a path that cannot work now. */
+static int check_output(const char *path)
+{
+	char *copy = strdup(path), *dir;
+	int ok;
+
+	if (!copy)
+		return ENOMEM;
+	dir = dirname(copy);
+	ok = access(dir, W_OK) == 0;
+	if (!ok)
+		fprintf(stderr, "kvmlockstat: cannot write '%s': directory '%s': %s\n", path, dir,
+			strerror(errno));
+	free(copy);
+	return ok ? 0 : EINVAL;
+}
+
+static error_t live_parse(int key, char *arg, struct argp_state *state)
+{
+	struct live_opts *o = state->input;
+
+	switch (key) {
+	case 'p': return parse_pid(arg, &o->pid);
+	case 'd': return parse_seconds(arg, "duration", &o->duration);
+	case 'i': return parse_seconds(arg, "interval", &o->interval);
+	case 'a': o->all_locks = true; return 0;
+	case 'j': o->json = arg; return check_output(arg);
+	case 'v': o->verbose = true; return 0;
+	case OPT_BACKEND:
+		if (strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp"))
+			argp_error(state, "--backend: '%s' is not tp_btf or raw_tp", arg);
+		o->backend = arg;
+		return 0;
+	case ARGP_KEY_ARG:
+		return ARGP_ERR_UNKNOWN;	/* makes argp hand over the rest as ARGP_KEY_ARGS */
+	case ARGP_KEY_ARGS:
+		/* Only what follows "--" is a command: a stray word is a mistake. */
+		if (state->next < 1 || strcmp(state->argv[state->next - 1], "--"))
+			argp_error(state, "unexpected argument '%s' (a command to trace goes after --)",
+				   state->argv[state->next]);
+		o->command = state->argv + state->next;
+		return 0;
+	case ARGP_KEY_END:
+		if (o->pid && o->command)
+			argp_error(state, "-p and -- COMMAND exclude each other");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void describe_host(struct run *r, const struct live_opts *o)
+{
+	struct utsname u;
+	time_t t = time(NULL);
+
+	uname(&u);
+	snprintf(r->hostname, sizeof(r->hostname), "%s", u.nodename);
+	snprintf(r->kernel, sizeof(r->kernel), "%s", u.release);
+	snprintf(r->arch, sizeof(r->arch), "%s", u.machine);
+	snprintf(r->version, sizeof(r->version), "%s", KVMLOCKSTAT_VERSION);
+	r->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	strftime(r->start, sizeof(r->start), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	r->interval_s = o->interval;
+	r->all_locks = o->all_locks;
+	r->target_pid = o->pid;
+	for (char **a = o->command; a && *a; a++) {
+		size_t len = strlen(r->command);
+
+		snprintf(r->command + len, sizeof(r->command) - len, "%s%s", len ? " " : "", *a);
+	}
+}
+
+static int check_target(uint32_t pid)
+{
+	struct vmm *vmms;
+	size_t n;
+	bool found = false;
+
+	if (vmid_scan(&vmms, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		found |= vmms[i].pid == pid;
+	free(vmms);
+	if (!found)
+		fprintf(stderr, "kvmlockstat: process %u holds no KVM VM (no anon_inode:kvm-vm fd)%s\n",
+			pid, kill(pid, 0) && errno == ESRCH ? ": no such process" : "");
+	return found ? 0 : -1;
+}
+
+/* One interval: drain, merge, refresh identities, maybe print. */
+static int tick(struct collector *c, struct run *total, bool print, double secs)
+{
+	struct run delta;
+	int err;
+
+	run_init(&delta);
+	delta.interval_s = secs;
+	delta.all_locks = total->all_locks;
+	err = collect_drain(c, &delta);
+	if (!err)
+		err = run_merge(total, &delta);
+	if (!err)
+		vmid_annotate(total, c->only_pid);
+	if (!err && print)
+		table_interval(stdout, &delta, total);
+	run_free(&delta);
+	return err;
+}
+
+/* Runs until the duration, a signal or the command's end. */
+static int trace_loop(struct collector *c, struct run *r, const struct live_opts *o,
+		      struct child *ch)
+{
+	const uint64_t start = now_ns(), step = 100 * 1000 * 1000;
+	uint64_t period = (o->interval ? o->interval : 1.0) * 1e9, next = start + period;
+	uint64_t deadline = o->duration ? start + (uint64_t)(o->duration * 1e9) : UINT64_MAX;
+	struct timespec nap = { 0, step };
+	int err = 0;
+
+	while (!stop_signal && !err) {
+		uint64_t now = now_ns();
+
+		if (now >= deadline || (ch->pid && child_poll(ch)))
+			break;
+		if (now >= next) {
+			err = tick(c, r, o->interval > 0, (now - next + period) / 1e9);
+			next += period;
+			continue;
+		}
+		nanosleep(&nap, NULL);
+	}
+	r->duration_ns = now_ns() - start;
+	return err;
+}
+
+static int finish(struct collector *c, struct run *r, const struct live_opts *o,
+		  const struct ksyms *k)
+{
+	int err = tick(c, r, false, 0);
+
+	table_summary(stdout, r);
+	if (o->json) {
+		int werr = record_write(o->json, r, k);
+
+		if (werr)
+			fprintf(stderr, "kvmlockstat: writing %s: %s\n", o->json, strerror(-werr));
+		else
+			fprintf(stderr, "kvmlockstat: run recorded in %s\n", o->json);
+		err = err ? err : werr;
+	}
+	return err;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int run_live(const struct live_opts *o)
+{
+	struct attach_opts ao = { .all_locks = o->all_locks, .target_tgid = o->pid,
+				  .backend = o->backend, .verbose = o->verbose };
+	struct collector c = { .only_pid = o->pid, .all_locks = o->all_locks };
+	struct child ch = { .gate = -1 };
+	struct lock_bpf *skel = NULL;
+	struct ksyms *k;
+	struct run r;
+	int err;
+
+	run_init(&r);
+	describe_host(&r, o);
+	attach_set_verbose(o->verbose);
+	if (attach_preflight(&r) || (o->pid && check_target(o->pid)))
+		return 1;
+	install_signals();
+	if (o->command && (err = child_start(&ch, o->command))) {
+		fprintf(stderr, "kvmlockstat: cannot start %s: %s\n", o->command[0], strerror(-err));
+		return 1;
+	}
+	if (attach_lock(&skel, &ao, &r)) {
+		child_stop(&ch, SIGKILL, 0);
+		run_free(&r);
+		return 1;
+	}
+	k = ksyms_load(NULL);
+	if (!k)
+		run_add_missing(&r, "symbols", "cannot read /proc/kallsyms: stacks stay unnamed");
+	c.skel = skel;
+	c.ksyms = k;
+	fprintf(stderr, "kvmlockstat: tracing mmu_lock contention (%s)%s\n", r.backend,
+		o->duration ? "" : ", Ctrl-C to stop");
+	if (o->command)
+		child_release(&ch);
+	err = trace_loop(&c, &r, o, &ch);
+	if (stop_signal && o->command)
+		child_stop(&ch, stop_signal, 5000);
+	else if (o->command)
+		child_stop(&ch, SIGTERM, 5000);	/* duration ended first */
+	r.exit_status = o->command ? ch.status : -1;
+	err = finish(&c, &r, o, k) || err;
+	attach_detach(skel);
+	ksyms_free(k);
+	run_free(&r);
+	if (!err && o->command && ch.status)
+		return ch.status;
+	return err ? 1 : 0;
+}
+
+int cmd_live(int argc, char **argv)
+{
+	struct live_opts o = { .interval = 1 };
+	struct argp argp = { live_options, live_parse, "[-- COMMAND [ARGS...]]", live_doc };
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
+		return 2;
+	return run_live(&o);
+}
+
+/* ---- report ---- */
+
+static error_t report_parse(int key, char *arg, struct argp_state *state)
+{
+	const char **path = state->input;
+
+	switch (key) {
+	case ARGP_KEY_ARG:
+		if (*path)
+			argp_error(state, "one record at a time");
+		*path = arg;
+		return 0;
+	case ARGP_KEY_END:
+		if (!*path)
+			argp_error(state, "which record? usage: kvmlockstat report RUN.json");
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct argp_option none[] = { {} };
+	struct argp argp = { none, report_parse, "RUN.json",
+			     "Re-render a run recorded with --json." };
+	const char *path = NULL;
+	char err[512];
+	struct run r;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, &path))
+		return 2;
+	if (record_read(path, &r, err, sizeof(err))) {
+		fprintf(stderr, "kvmlockstat: %s\n", err);
+		return 1;
+	}
+	table_summary(stdout, &r);
+	run_free(&r);
+	return 0;
+}

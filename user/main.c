@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmlockstat: KVM mmu_lock contention and stage-2 fault-path analysis.
+ * main only dispatches; every subcommand lives in a module of its own.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "live.h"
+
+static const struct subcmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} subcmds[] = {
+	{ "live", cmd_live, "trace mmu_lock contention now (the default)" },
+	{ "report", cmd_report, "re-render a recorded run: report RUN.json" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: kvmlockstat [SUBCOMMAND] [OPTIONS] [-- COMMAND [ARGS...]]\n\n"
+		   "subcommands:\n");
+	for (size_t i = 0; i < sizeof(subcmds) / sizeof(*subcmds); i++)
+		fprintf(f, "  %-8s %s\n", subcmds[i].name, subcmds[i].help);
+	fprintf(f, "\n'kvmlockstat SUBCOMMAND --help' documents each one; with no subcommand\n"
+		   "the options are those of 'live'.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; argc > 1 && i < sizeof(subcmds) / sizeof(*subcmds); i++)
+		if (!strcmp(argv[1], subcmds[i].name))
+			return subcmds[i].run(argc - 1, argv + 1);
+	if (argc > 1 && argv[1][0] != '-') {
+		fprintf(stderr, "kvmlockstat: unknown subcommand '%s'\n\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	return cmd_live(argc, argv);
+}

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Run model: records, lookups, merging and histogram maths. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+
+const char *const mode_names[NR_MODES] = {
+	[MODE_READ] = "read", [MODE_WRITE] = "write", [MODE_SPIN] = "spin",
+	[MODE_MUTEX] = "mutex", [MODE_OTHER] = "other",
+};
+
+const char *const drop_names[NR_DROPS] = {
+	[DROP_NESTED] = "nested_wait",
+	[DROP_TSTAMP_FULL] = "tstamp_map_full",
+	[DROP_STAT_FULL] = "stat_map_full",
+	[DROP_STACK] = "stack_not_recorded",
+	[DROP_INFO_FULL] = "info_map_full",
+};
+
+int mode_from_name(const char *name)
+{
+	for (int i = 0; i < NR_MODES; i++)
+		if (!strcmp(name, mode_names[i]))
+			return i;
+	return -1;
+}
+
+void wait_stat_merge(struct wait_stat *dst, const struct wait_stat *src)
+{
+	if (!src->count)
+		return;
+	if (!dst->count || (src->min_ns && src->min_ns < dst->min_ns))
+		dst->min_ns = src->min_ns;
+	if (src->max_ns > dst->max_ns)
+		dst->max_ns = src->max_ns;
+	dst->count += src->count;
+	dst->total_ns += src->total_ns;
+	for (int i = 0; i < MAX_SLOTS; i++)
+		dst->hist[i] += src->hist[i];
+}
+
+uint64_t wait_stat_mean(const struct wait_stat *s)
+{
+	return s->count ? s->total_ns / s->count : 0;
+}
+
+/*
+ * Percentile from the log2 histogram: find the slot holding the rank,
+ * interpolate linearly inside [2^i, 2^(i+1)), and never report more
+ * than the exact max or less than the exact min.
+ */
+uint64_t wait_stat_percentile(const struct wait_stat *s, double pct)
+{
+	uint64_t hist_total = 0, seen = 0;
+	double rank;
+
+	for (int i = 0; i < MAX_SLOTS; i++)
+		hist_total += s->hist[i];
+	if (!hist_total)
+		return 0;
+	rank = pct / 100.0 * hist_total;
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		double lo = i ? (double)(1ULL << i) : 0, hi = (double)(2ULL << i);
+		uint64_t v;
+
+		if (!s->hist[i] || seen + s->hist[i] < rank) {
+			seen += s->hist[i];
+			continue;
+		}
+		v = lo + (hi - lo) * ((rank - seen) / s->hist[i]);
+		if (s->max_ns && v > s->max_ns)
+			v = s->max_ns;
+		if (v < s->min_ns)
+			v = s->min_ns;
+		return v;
+	}
+	return s->max_ns;
+}
+
+void wait_stat_sum_modes(struct wait_stat *dst, const struct wait_stat mode[NR_MODES])
+{
+	memset(dst, 0, sizeof(*dst));
+	for (int m = 0; m < NR_MODES; m++)
+		wait_stat_merge(dst, &mode[m]);
+}
+
+/* Grows *arr by one zeroed element; returns it, or NULL on ENOMEM. */
+static void *push(void *arr_p, size_t *n, size_t size)
+{
+	void **arr = arr_p;
+	char *grown = realloc(*arr, (*n + 1) * size);
+
+	if (!grown)
+		return NULL;
+	*arr = grown;
+	memset(grown + *n * size, 0, size);
+	return grown + (*n)++ * size;
+}
+
+struct lock_rec *run_find_lock(const struct run *r, uint64_t addr)
+{
+	for (size_t i = 0; i < r->nr_locks; i++)
+		if (r->locks[i].addr == addr)
+			return &r->locks[i];
+	return NULL;
+}
+
+struct lock_rec *run_lock(struct run *r, uint64_t addr)
+{
+	struct lock_rec *l = run_find_lock(r, addr);
+
+	if (!l && (l = push(&r->locks, &r->nr_locks, sizeof(*l))))
+		l->addr = addr;
+	return l;
+}
+
+struct task_rec *lock_task(struct lock_rec *l, uint32_t tid)
+{
+	struct task_rec *t;
+
+	for (size_t i = 0; i < l->nr_tasks; i++)
+		if (l->tasks[i].tid == tid)
+			return &l->tasks[i];
+	if ((t = push(&l->tasks, &l->nr_tasks, sizeof(*t))))
+		t->tid = tid;
+	return t;
+}
+
+struct stack_rec *lock_stack(struct lock_rec *l, int32_t stack_id, uint32_t tid, uint32_t mode)
+{
+	struct stack_rec *s;
+
+	for (size_t i = 0; i < l->nr_stacks; i++) {
+		s = &l->stacks[i];
+		if (s->stack_id == stack_id && s->tid == tid && s->mode == mode)
+			return s;
+	}
+	if ((s = push(&l->stacks, &l->nr_stacks, sizeof(*s)))) {
+		s->stack_id = stack_id;
+		s->tid = tid;
+		s->mode = mode;
+	}
+	return s;
+}
+
+struct vm_rec *run_vm(struct run *r, uint32_t pid, uint64_t kvm)
+{
+	struct vm_rec *v;
+
+	for (size_t i = 0; i < r->nr_vms; i++) {
+		v = &r->vms[i];
+		/* A VMM seen only in /proc (kvm 0) is the same VM once BPF names it. */
+		if (v->pid == pid && (v->kvm == kvm || !v->kvm || !kvm)) {
+			if (!v->kvm)
+				v->kvm = kvm;
+			return v;
+		}
+	}
+	if ((v = push(&r->vms, &r->nr_vms, sizeof(*v)))) {
+		v->pid = pid;
+		v->kvm = kvm;
+		v->nr_vcpus = -1;
+	}
+	return v;
+}
+
+int run_add_missing(struct run *r, const char *what, const char *why)
+{
+	struct missing *m = push(&r->missing, &r->nr_missing, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	strncpy(m->what, what, sizeof(m->what) - 1);
+	strncpy(m->why, why, sizeof(m->why) - 1);
+	return 0;
+}
+
+static int merge_lock(struct run *dst, const struct lock_rec *src)
+{
+	struct lock_rec *l = run_lock(dst, src->addr);
+
+	if (!l)
+		return -ENOMEM;
+	if (src->kvm)
+		l->kvm = src->kvm;
+	if (src->name[0])
+		memcpy(l->name, src->name, sizeof(l->name));
+	for (int m = 0; m < NR_MODES; m++)
+		wait_stat_merge(&l->mode[m], &src->mode[m]);
+	for (size_t i = 0; i < src->nr_tasks; i++) {
+		const struct task_rec *st = &src->tasks[i];
+		struct task_rec *t = lock_task(l, st->tid);
+
+		if (!t)
+			return -ENOMEM;
+		t->tgid = st->tgid;
+		t->in_vmm |= st->in_vmm;
+		if (st->comm[0])
+			memcpy(t->comm, st->comm, sizeof(t->comm));
+		for (int m = 0; m < NR_MODES; m++)
+			wait_stat_merge(&t->mode[m], &st->mode[m]);
+	}
+	for (size_t i = 0; i < src->nr_stacks; i++) {
+		const struct stack_rec *ss = &src->stacks[i];
+		struct stack_rec *s = lock_stack(l, ss->stack_id, ss->tid, ss->mode);
+
+		if (!s)
+			return -ENOMEM;
+		s->count += ss->count;
+		s->total_ns += ss->total_ns;
+		if (ss->nr_ips) {
+			s->nr_ips = ss->nr_ips;
+			memcpy(s->ips, ss->ips, sizeof(s->ips));
+		}
+	}
+	return 0;
+}
+
+int run_merge(struct run *dst, const struct run *src)
+{
+	for (size_t i = 0; i < src->nr_locks; i++)
+		if (merge_lock(dst, &src->locks[i]))
+			return -ENOMEM;
+	for (size_t i = 0; i < src->nr_vms; i++) {
+		const struct vm_rec *sv = &src->vms[i];
+		struct vm_rec *v = run_vm(dst, sv->pid, sv->kvm);
+
+		if (!v)
+			return -ENOMEM;
+		if (sv->mmu_lock)
+			v->mmu_lock = sv->mmu_lock;
+		if (sv->comm[0])
+			memcpy(v->comm, sv->comm, sizeof(v->comm));
+		if (sv->nr_vcpus >= 0)
+			v->nr_vcpus = sv->nr_vcpus;
+	}
+	for (int d = 0; d < NR_DROPS; d++)
+		dst->drops[d] += src->drops[d];
+	return 0;
+}
+
+const struct lock_rec *vm_lock(const struct run *r, const struct vm_rec *vm)
+{
+	return vm->mmu_lock ? run_find_lock(r, vm->mmu_lock) : NULL;
+}
+
+static uint64_t lock_wait(const struct lock_rec *l)
+{
+	uint64_t t = 0;
+
+	for (int m = 0; m < NR_MODES; m++)
+		t += l->mode[m].total_ns;
+	return t;
+}
+
+static int by_wait_desc(const void *a, const void *b)
+{
+	uint64_t wa = lock_wait(*(const struct lock_rec **)a);
+	uint64_t wb = lock_wait(*(const struct lock_rec **)b);
+
+	return wa < wb ? 1 : wa > wb ? -1 : 0;
+}
+
+const struct lock_rec **run_locks_by_wait(const struct run *r, bool mmu_only)
+{
+	const struct lock_rec **v = calloc(r->nr_locks + 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < r->nr_locks; i++)
+		if (!mmu_only || r->locks[i].kvm)
+			v[n++] = &r->locks[i];
+	qsort(v, n, sizeof(*v), by_wait_desc);
+	return v;	/* NULL-terminated */
+}
+
+void run_init(struct run *r)
+{
+	memset(r, 0, sizeof(*r));
+	strcpy(r->schema, RUN_SCHEMA);
+	r->exit_status = -1;
+}
+
+void run_free(struct run *r)
+{
+	for (size_t i = 0; i < r->nr_locks; i++) {
+		free(r->locks[i].tasks);
+		free(r->locks[i].stacks);
+	}
+	free(r->locks);
+	free(r->vms);
+	free(r->missing);
+	run_init(r);
+}
