@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * perfdata: the file's structure read back by hand (header, attr, records,
+ * feature table), and atomic-write failure modes. That perf itself reads
+ * the file is tests/integration/perfdata.sh's job.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+#include <linux/perf_event.h>
+
+#include "atomic_write.h"
+#include "perfdata.h"
+#include "testutil.h"
+
+#define TEXT_START 0xffffffff81000000ULL
+#define TEXT_END   0xffffffff82000000ULL
+
+static const uint64_t chain[] = { TEXT_START + 0x100, TEXT_START + 0x200 };
+static const struct pd_sample samples[] = {
+	{ 10, 11, "CPU 0/KVM", 750, 3, 0xabc0, 2, chain },
+	{ 10, 12, "CPU 1/KVM", 250, 1, 0xabc0, 2, chain },
+	{ 10, 11, "CPU 0/KVM", 5, 1, 0xabc0, 0, NULL },	/* same tid: one COMM */
+};
+#define NR_SAMPLES (sizeof(samples) / sizeof(samples[0]))
+
+/* The on-disk header, as perf.data-file-format.txt gives it. */
+struct file_header {
+	char magic[8];
+	uint64_t size, attr_size;
+	struct { uint64_t offset, size; } attrs, data, event_types;
+	uint64_t features[4];
+};
+
+static char *write_and_read(const char *dir, size_t *len)
+{
+	char *path, *buf;
+
+	assert_true(asprintf(&path, "%s/perf.data", dir) > 0);
+	assert_int_equal(perfdata_write_range(path, samples, NR_SAMPLES,
+					      TEXT_START, TEXT_END), 0);
+	buf = slurp(path, len);
+	assert_non_null(buf);
+	free(path);
+	return buf;
+}
+
+static void test_header(void **state)
+{
+	const char *dir = *state;
+	size_t len;
+	char *buf = write_and_read(dir, &len);
+	struct file_header h;
+	struct perf_event_attr attr = { 0 };
+
+	assert_true(len > sizeof(h));
+	memcpy(&h, buf, sizeof(h));
+	assert_memory_equal(h.magic, "PERFILE2", 8);	/* little-endian hosts */
+	assert_int_equal(h.size, sizeof(h));
+	assert_int_equal(h.attrs.size, h.attr_size);	/* one event */
+	memcpy(&attr, buf + h.attrs.offset, h.attr_size - 16);
+	assert_int_equal(attr.size, h.attr_size - 16);
+	assert_true(attr.sample_type & PERF_SAMPLE_CALLCHAIN);
+	assert_true(attr.sample_type & PERF_SAMPLE_PERIOD);
+	assert_int_equal(attr.sample_id_all, 1);
+	/* HOSTNAME OSRELEASE ARCH NRCPUS CMDLINE EVENT_DESC */
+	assert_int_equal(h.features[0], (1 << 3) | (1 << 4) | (1 << 6) |
+					(1 << 7) | (1 << 11) | (1 << 12));
+	/* Feature table right after the data, payloads inside the file. */
+	assert_true(h.data.offset + h.data.size + 6 * 16 <= len);
+	free(buf);
+}
+
+/* Walk the data section: COMM x2, MMAP, then one SAMPLE per input. */
+static void test_records(void **state)
+{
+	const char *dir = *state;
+	size_t len, off, nsample = 0;
+	char *buf = write_and_read(dir, &len);
+	struct file_header h;
+	static const uint32_t want[] = {
+		PERF_RECORD_COMM, PERF_RECORD_COMM, PERF_RECORD_MMAP,
+		PERF_RECORD_SAMPLE, PERF_RECORD_SAMPLE, PERF_RECORD_SAMPLE,
+	};
+	size_t i = 0;
+
+	memcpy(&h, buf, sizeof(h));
+	for (off = h.data.offset; off < h.data.offset + h.data.size; i++) {
+		struct perf_event_header eh;
+
+		memcpy(&eh, buf + off, sizeof(eh));
+		assert_true(i < 6);
+		assert_int_equal(eh.type, want[i]);
+		assert_int_equal(eh.size % 8, 0);
+		if (eh.type == PERF_RECORD_SAMPLE) {
+			uint64_t f[6];
+
+			/* ip, pid|tid, time, addr, period, nr */
+			memcpy(f, buf + off + sizeof(eh), sizeof(f));
+			assert_int_equal(eh.misc, PERF_RECORD_MISC_KERNEL);
+			assert_int_equal(f[4], samples[nsample].weight);
+			assert_int_equal(f[5], samples[nsample].nr_ips + 1);
+			nsample++;
+		}
+		if (eh.type == PERF_RECORD_MMAP) {
+			uint64_t f[3];
+
+			memcpy(f, buf + off + sizeof(eh) + 8, sizeof(f));
+			assert_int_equal(f[0], TEXT_START);
+			assert_int_equal(f[1], TEXT_END - TEXT_START);
+			assert_int_equal(f[2], TEXT_START);
+			assert_string_equal(buf + off + sizeof(eh) + 32,
+					    "[kernel.kallsyms]_text");
+		}
+		off += eh.size;
+	}
+	assert_int_equal(off, h.data.offset + h.data.size);
+	assert_int_equal(i, 6);
+	free(buf);
+}
+
+static void test_invalid_args(void **state)
+{
+	const struct pd_sample bad = { 1, 1, "x", 1, 1, 0, 2, NULL };
+
+	assert_int_equal(perfdata_write_range("x", &bad, 1, TEXT_START, TEXT_END), -EINVAL);
+	assert_int_equal(perfdata_write_range("x", NULL, 1, TEXT_START, TEXT_END), -EINVAL);
+	assert_int_equal(perfdata_write_range("x", samples, 1, TEXT_END, TEXT_START), -EINVAL);
+	assert_int_equal(count_entries(*state), 0);
+}
+
+static void test_unwritable_paths(void **state)
+{
+	const char *dir = *state;
+	char *path;
+
+	assert_true(asprintf(&path, "%s/is-a-dir", dir) > 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	/* Temp file written, rename refused: the temp must go. */
+	assert_int_equal(perfdata_write_range(path, samples, NR_SAMPLES,
+					      TEXT_START, TEXT_END), -EISDIR);
+	assert_int_equal(count_entries(dir), 1);
+	free(path);
+	assert_int_equal(perfdata_write_range("/nonexistent-dir/perf.data", samples,
+					      NR_SAMPLES, TEXT_START, TEXT_END), -ENOENT);
+}
+
+/*
+ * A write that fails half way (file size limit): the previous file stays
+ * intact and no temp file remains. In a child, as the limit is per process.
+ */
+static void test_short_write_keeps_old_file(void **state)
+{
+	const char *dir = *state;
+	char *path, *old = NULL;
+	size_t len;
+	int status;
+	pid_t pid;
+
+	path = write_file_in(dir, "keep.data", "previous contents\n");
+	assert_non_null(path);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = { 64, 64 };
+
+		signal(SIGXFSZ, SIG_IGN);	/* get EFBIG, not a signal */
+		if (setrlimit(RLIMIT_FSIZE, &rl))
+			_exit(2);
+		_exit(perfdata_write_range(path, samples, NR_SAMPLES, TEXT_START,
+					   TEXT_END) == -EFBIG ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	old = slurp(path, &len);
+	assert_string_equal(old, "previous contents\n");
+	assert_int_equal(count_entries(dir), 1);
+	free(old);
+	free(path);
+}
+
+static void test_atomic_write_mode(void **state)
+{
+	const char *dir = *state;
+	struct stat st;
+	char *path;
+
+	assert_true(asprintf(&path, "%s/m", dir) > 0);
+	assert_int_equal(atomic_write_file(path, "abc", 3, 0640), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	assert_int_equal(st.st_size, 3);
+	free(path);
+}
+
+static int setup(void **state)
+{
+	*state = make_temp_dir();
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	remove_dir(*state);
+	free(*state);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_write_keeps_old_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_write_mode, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
