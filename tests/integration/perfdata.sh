@@ -1,0 +1,149 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# perf.data written by user/perfdata.c, read by the real perf: perf report
+# (by symbol, self and children; by comm,pid) and perf script must read it
+# without a complaint, name the kernel functions of the call chains, and
+# give each sample its share of the total wait time.
+#
+#   tests/integration/perfdata.sh PATH/TO/perfdata_gen
+#
+# Needs root (real addresses in /proc/kallsyms) and perf. Prints PASS:/FAIL:
+# lines and "N passed, N failed"; exits 1 on a failure, 77 if it cannot run.
+set -u
+
+GEN=${1:?usage: $0 PATH/TO/perfdata_gen}
+PERF=${PERF:-perf}
+TOL=1.0	# percentage points
+passed=0
+failed=0
+
+pass() { echo "PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+skip() { echo "SKIP: $*"; echo "0 passed, 0 failed"; exit 77; }
+
+command -v "$PERF" >/dev/null || skip "no perf (apt-get install linux-perf)"
+[ -x "$GEN" ] || skip "no $GEN (make perfdata-integration builds it)"
+awk '$3 == "_text" && $1 ~ /^0+$/ { hidden = 1 } END { exit !hidden }' /proc/kallsyms &&
+	skip "/proc/kallsyms hides addresses (not root, or kptr_restrict)"
+
+# First symbol of a list that this kernel has (names move between versions
+# and arches); empty if none.
+pick() {
+	local s
+	for s in "$@"; do
+		if grep -q " [tT] $s\$" /proc/kallsyms; then echo "$s"; return; fi
+	done
+}
+
+WLOCK=$(pick queued_write_lock_slowpath _raw_write_lock)
+RLOCK=$(pick queued_read_lock_slowpath _raw_read_lock)
+NOTIFIER=$(pick kvm_mmu_notifier_invalidate_range_start)
+DIRTYLOG=$(pick kvm_get_dirty_log_protect kvm_vm_ioctl)
+FAULT=$(pick kvm_mmu_page_fault kvm_handle_guest_abort kvm_vcpu_ioctl)
+for v in WLOCK RLOCK NOTIFIER DIRTYLOG FAULT; do
+	[ -n "${!v}" ] || skip "kernel lacks a symbol for $v (KVM not built in or not loaded?)"
+done
+
+TMP=$(mktemp -d /tmp/perfdata-test.XXXXXX) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+DATA=$TMP/perf.data
+
+# Samples: tid comm weight(ns) count stack(innermost first). The expected
+# shares below are computed from these weights, not taken from perf.
+LOCK=0xffff888812345000
+TIDS=(4243 4244 4245)
+COMMS=("CPU 0/KVM" "CPU 1/KVM" "qemu-dirtylog")
+WEIGHTS=(600000 250000 150000)
+COUNTS=(40 25 3)
+STACKS=("$WLOCK+0x8;$NOTIFIER+0x10"
+	"$RLOCK+0x8;$FAULT+0x10"
+	"$WLOCK+0x8;$DIRTYLOG+0x10")
+TOTAL=0
+args=()
+for i in 0 1 2; do
+	TOTAL=$((TOTAL + WEIGHTS[i]))
+	args+=("4242,${TIDS[i]},${COMMS[i]},${WEIGHTS[i]},${COUNTS[i]},$LOCK,${STACKS[i]}")
+done
+
+pct() { awk -v w="$1" -v t="$TOTAL" 'BEGIN { printf "%.2f", 100 * w / t }'; }
+near() { awk -v a="$1" -v b="$2" -v tol="$TOL" 'BEGIN { d = a - b; exit !(d <= tol && -d <= tol) }'; }
+
+# Run perf; stdout to $TMP/out, stderr to $TMP/err. Succeeds when perf
+# exits 0 and says nothing on stderr or in warning lines.
+run_perf() {
+	"$PERF" "$@" >"$TMP/out" 2>"$TMP/err" || { cat "$TMP/err"; return 1; }
+	if [ -s "$TMP/err" ] || grep -qiE 'warning|error|corrupt|unsupported' "$TMP/out"; then
+		cat "$TMP/err"; grep -iE 'warning|error|corrupt|unsupported' "$TMP/out"
+		return 1
+	fi
+}
+
+# Percentage on the perf report line for symbol $1 (column $2: 1 = first).
+report_pct() {
+	awk -v sym="$1" -v col="$2" '!/^#/ && $NF == sym { sub("%", "", $col); print $col; exit }' "$TMP/out"
+}
+
+# share SYMBOL WEIGHT COLUMN: perf's percentage matches WEIGHT/TOTAL.
+share() {
+	local got want
+	got=$(report_pct "$1" "$3")
+	want=$(pct "$2")
+	[ -n "$got" ] && near "$got" "$want" || { echo "  $1: perf says '${got:-missing}', expected $want"; return 1; }
+}
+
+check "perfdata_gen writes $DATA" "$GEN" "$DATA" "${args[@]}"
+check "no temp file left next to it" test "$(ls "$TMP")" = perf.data
+
+check "perf report --sort sym reads it cleanly" \
+	run_perf report -i "$DATA" --stdio --sort sym --no-children -g none --percent-limit 0
+check "self share of $WLOCK" share "$WLOCK" $((WEIGHTS[0] + WEIGHTS[2])) 1
+check "self share of $RLOCK" share "$RLOCK" "${WEIGHTS[1]}" 1
+check "event named in report" grep -q "of event 'kvmlockstat:lock-wait'" "$TMP/out"
+check "event count is the total wait" grep -q "Event count (approx.): $TOTAL\$" "$TMP/out"
+check "no unresolved symbols" bash -c "! grep -q unknown '$TMP/out'"
+
+check "perf report --children reads it cleanly" \
+	run_perf report -i "$DATA" --stdio --sort sym --children -g none --percent-limit 0
+check "children share of $NOTIFIER" share "$NOTIFIER" "${WEIGHTS[0]}" 1
+check "children share of $FAULT" share "$FAULT" "${WEIGHTS[1]}" 1
+check "children share of $DIRTYLOG" share "$DIRTYLOG" "${WEIGHTS[2]}" 1
+
+check "perf report --sort comm,pid reads it cleanly" \
+	run_perf report -i "$DATA" --stdio --sort comm,pid -g none --percent-limit 0
+for i in 0 1 2; do
+	got=$(grep -F "${TIDS[i]}:${COMMS[i]}" "$TMP/out" | awk '{ sub("%", "", $1); print $1; exit }')
+	check "share of ${TIDS[i]}:${COMMS[i]}" near "${got:-999}" "$(pct "${WEIGHTS[i]}")"
+done
+
+# perf script: each sample's tid, period and call chain, in order.
+check "perf script reads it cleanly" run_perf script -i "$DATA" -F tid,period,ip,sym
+awk '/^ *[0-9]+ +[0-9]+ *$/ { if (s) print s; s = $1 " " $2 " "; sep = ""; next }
+     /^\t/ { s = s sep $2; sep = ";" }
+     END { if (s) print s }' "$TMP/out" >"$TMP/script.got"
+for i in 0 1 2; do
+	echo "${TIDS[i]} ${WEIGHTS[i]} ${STACKS[i]}" | sed 's/+0x[0-9a-f]*//g'
+done >"$TMP/script.want"
+check "perf script call chains" diff -u "$TMP/script.want" "$TMP/script.got"
+
+check "perf script -F comm,addr,weight reads it cleanly" \
+	run_perf script -i "$DATA" -F comm,tid,addr,weight
+for i in 0 1 2; do
+	check "lock address and count of ${TIDS[i]}" \
+		grep -qE "^ *${COMMS[i]} +${TIDS[i]} +${LOCK#0x} +${COUNTS[i]} *\$" "$TMP/out"
+done
+
+check "header has arch and event" run_perf report -i "$DATA" --header-only
+check "header arch is $(uname -m)" grep -q "^# arch : $(uname -m)\$" "$TMP/out"
+check "header os release" grep -q "^# os release : $(uname -r)\$" "$TMP/out"
+
+# Writes that cannot succeed fail, and leave nothing behind.
+mkdir "$TMP/dir.data"
+check "writing over a directory fails" bash -c "! '$GEN' '$TMP/dir.data' '${args[0]}' 2>/dev/null"
+check "and leaves no temp file" test "$(ls "$TMP" | grep -c tmp)" = 0
+check "writing into a missing directory fails" \
+	bash -c "! '$GEN' '$TMP/missing/perf.data' '${args[0]}' 2>/dev/null"
+check "and creates nothing" test ! -e "$TMP/missing"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
