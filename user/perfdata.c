@@ -103,7 +103,7 @@ static void wb_reserve(struct wbuf *b, size_t n)
 static void wb_put(struct wbuf *b, const void *data, size_t n)
 {
 	wb_reserve(b, n);
-	if (b->err)
+	if (b->err || !n)	/* data may be NULL when n is 0 */
 		return;
 	memcpy(b->p + b->len, data, n);
 	b->len += n;
