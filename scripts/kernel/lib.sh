@@ -12,7 +12,8 @@ KP_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${OUT:-build}
 case "$OUT" in /*) ;; *) OUT="$KP_REPO/$OUT" ;; esac
 KBUILD="$OUT/kernel"
-KP_DIR="$KP_REPO/kernel-patches"
+# KERNEL_PATCHES_DIR: check another copy of the series (e.g. a deliberately broken one)
+KP_DIR=${KERNEL_PATCHES_DIR:-$KP_REPO/kernel-patches}
 KP_PINNED="$KP_DIR/PINNED"
 KP_FRAGMENT="$KP_DIR/lab.config"
 KP_CROSS=${CROSS_COMPILE:-aarch64-linux-gnu-}

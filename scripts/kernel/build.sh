@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Build the lab arm64 kernel Image for one side of the series:
+#   scripts/kernel/build.sh before|after
+# before = pinned tree with kernel-patches/000[1-3] reverse-applied,
+# after  = pinned tree as shipped. Both use kernel-patches/lab.config on top
+# of allnoconfig, so the series is the only difference.
+# Result: $OUT/kernel/<side>/Image (+ .config, System.map, vmlinux for BTF).
+# Cached: rebuilt only when the tarball, the series, the fragment or this
+# script change (FORCE=1 rebuilds anyway).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+side=${1:-}
+check_side "$side"
+dest="$KBUILD/$side"
+obj="$KBUILD/obj/$side"
+kmake=(make -s ARCH=arm64 CROSS_COMPILE="$KP_CROSS" -j"$KP_JOBS")
+
+build_key() {
+	{ series_hash; sha256sum "$KP_FRAGMENT" "$0" | cut -d' ' -f1; echo "$KP_CROSS"; } |
+		sha256sum | cut -d' ' -f1
+}
+
+# allnoconfig + fragment + olddefconfig, then insist every fragment line stuck:
+# a symbol Kconfig dropped (unmet dependency) would silently change the lab.
+configure() {
+	local src=$1
+	mkdir -p "$obj"
+	"${kmake[@]}" -C "$src" O="$obj" allnoconfig >/dev/null
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" "$KP_FRAGMENT" >/dev/null
+	"${kmake[@]}" -C "$src" O="$obj" olddefconfig >/dev/null
+	local line bad=0
+	while IFS= read -r line; do
+		[[ $line =~ ^CONFIG_ ]] || continue
+		grep -qxF "$line" "$obj/.config" || { echo "config: '$line' did not survive olddefconfig" >&2; bad=1; }
+	done <"$KP_FRAGMENT"
+	[[ $bad == 0 ]] || die "lab.config not satisfiable on this tree"
+}
+
+main() {
+	command -v "${KP_CROSS}gcc" >/dev/null || die "${KP_CROSS}gcc missing: run scripts/kernel/deps.sh"
+	local key src t0
+	key=$(build_key)
+	if [[ -z ${FORCE:-} && -f $dest/Image && -f $dest/build.stamp && $(cat "$dest/build.stamp") == "$key" ]]; then
+		log "$side: cached $dest/Image"
+		return
+	fi
+	src=$(prepare_tree "$side")
+	# the tree must stay clean for O= builds; the stamp is ours
+	configure "$src"
+	log "$side: building Image with -j$KP_JOBS (log: $obj/build.log)"
+	t0=$(date +%s)
+	if ! "${kmake[@]}" -C "$src" O="$obj" Image >"$obj/build.log" 2>&1; then
+		tail -40 "$obj/build.log" >&2
+		die "$side: kernel build failed"
+	fi
+	mkdir -p "$dest"
+	cp "$obj/arch/arm64/boot/Image" "$obj/.config" "$obj/System.map" "$dest/"
+	cp "$obj/vmlinux" "$dest/vmlinux"
+	"${kmake[@]}" -C "$src" O="$obj" kernelrelease >"$dest/kernelrelease"
+	echo "$(($(date +%s) - t0))" >"$dest/build-seconds"
+	echo "$key" >"$dest/build.stamp"
+	log "$side: built $dest/Image in $(cat "$dest/build-seconds")s ($(cat "$dest/kernelrelease"))"
+}
+
+main
