@@ -310,7 +310,8 @@ static int run_live(const struct live_opts *o)
 	attach_detach(skel);
 	ksyms_free(k);
 	run_free(&r);
-	if (!err && o->command && ch.status)
+	/* A run stopped on purpose succeeded; otherwise the command's failure is ours. */
+	if (!err && o->command && ch.status && !stop_signal)
 		return ch.status;
 	return err ? 1 : 0;
 }

@@ -250,9 +250,10 @@ static json_object *field(struct rd *c, json_object *o, const char *path, const 
 	return v;
 }
 
-static uint64_t get_u64(struct rd *c, json_object *o, const char *path, const char *key)
+static uint64_t get_u64(struct rd *c, json_object *o, const char *path, const char *key,
+		       bool required)
 {
-	json_object *v = field(c, o, path, key, json_type_int, true);
+	json_object *v = field(c, o, path, key, json_type_int, required);
 	char full[192];
 
 	if (!v)
@@ -306,10 +307,10 @@ static void read_stat(struct rd *c, json_object *o, const char *path, struct wai
 {
 	json_object *h = field(c, o, path, "hist_log2_ns", json_type_array, false);
 
-	s->count = get_u64(c, o, path, "count");
-	s->total_ns = get_u64(c, o, path, "wait_ns");
-	s->min_ns = get_u64(c, o, path, "min_ns");
-	s->max_ns = get_u64(c, o, path, "max_ns");
+	s->count = get_u64(c, o, path, "count", true);
+	s->total_ns = get_u64(c, o, path, "wait_ns", true);
+	s->min_ns = get_u64(c, o, path, "min_ns", false);
+	s->max_ns = get_u64(c, o, path, "max_ns", false);
 	if (!h)
 		return;
 	if (json_object_array_length(h) != MAX_SLOTS) {
@@ -357,14 +358,14 @@ static void each(struct rd *c, json_object *o, const char *path, const char *key
 
 static void read_task(struct rd *c, json_object *o, const char *path, void *arg)
 {
-	struct task_rec *t = lock_task(arg, get_u64(c, o, path, "tid"));
+	struct task_rec *t = lock_task(arg, get_u64(c, o, path, "tid", true));
 	json_object *b;
 
 	if (!t) {
 		fail(c, path, "out of memory");
 		return;
 	}
-	t->tgid = get_u64(c, o, path, "pid");
+	t->tgid = get_u64(c, o, path, "pid", true);
 	get_str(c, o, path, "comm", t->comm, sizeof(t->comm), false);
 	b = field(c, o, path, "in_vmm", json_type_boolean, false);
 	t->in_vmm = b && json_object_get_boolean(b);
@@ -386,11 +387,11 @@ static void read_stack(struct rd *c, json_object *o, const char *path, void *arg
 		return;
 	}
 	/* Stack ids do not survive a run: number the stacks as read. */
-	s = lock_stack(l, (int32_t)l->nr_stacks, get_u64(c, o, path, "tid"), m < 0 ? 0 : m);
+	s = lock_stack(l, (int32_t)l->nr_stacks, get_u64(c, o, path, "tid", true), m < 0 ? 0 : m);
 	if (!s || !ips)
 		return;
-	s->count = get_u64(c, o, path, "count");
-	s->total_ns = get_u64(c, o, path, "wait_ns");
+	s->count = get_u64(c, o, path, "count", true);
+	s->total_ns = get_u64(c, o, path, "wait_ns", true);
 	for (size_t i = 0; i < json_object_array_length(ips) && i < MAX_STACK_DEPTH; i++) {
 		char sub[200];
 
@@ -426,7 +427,7 @@ static void read_lock(struct rd *c, json_object *o, const char *path, void *arg)
 static void read_vm(struct rd *c, json_object *o, const char *path, void *arg)
 {
 	struct run *r = arg;
-	struct vm_rec *v = run_vm(r, get_u64(c, o, path, "pid"), get_hex(c, o, path, "kvm"));
+	struct vm_rec *v = run_vm(r, get_u64(c, o, path, "pid", true), get_hex(c, o, path, "kvm"));
 	json_object *n;
 
 	if (!v) {
@@ -459,11 +460,11 @@ static void read_header(struct rd *c, json_object *root, struct run *r)
 		get_str(c, host, "host", "hostname", r->hostname, sizeof(r->hostname), false);
 		get_str(c, host, "host", "kernel", r->kernel, sizeof(r->kernel), false);
 		get_str(c, host, "host", "arch", r->arch, sizeof(r->arch), false);
-		r->ncpus = get_u64(c, host, "host", "ncpus");
+		r->ncpus = get_u64(c, host, "host", "ncpus", false);
 	}
 	if (run) {
 		get_str(c, run, "run", "start", r->start, sizeof(r->start), false);
-		r->duration_ns = get_u64(c, run, "run", "duration_ns");
+		r->duration_ns = get_u64(c, run, "run", "duration_ns", false);
 		x = field(c, run, "run", "interval_s", json_type_double, false);
 		r->interval_s = x ? json_object_get_double(x) : 0;
 		x = field(c, run, "run", "all_locks", json_type_boolean, false);

@@ -1,0 +1,10 @@
+# Unit tests of the core's user-space modules (model, JSON record).
+# Built from source: they need no BPF toolchain, skeleton or root.
+CORE_TEST_SRCS := user/model.c user/record.c user/atomic_write.c user/ksyms.c user/lockname.c
+CORE_UNIT := $(addprefix $(OUT)/tests/test_,model record lockname)
+UNIT_TESTS += $(CORE_UNIT)
+
+$(CORE_UNIT): $(OUT)/tests/test_%: tests/unit/test_%.c $(CORE_TEST_SRCS) $(wildcard user/*.h) bpf/kvmlockstat.h
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) -ljson-c -lcmocka -o $@

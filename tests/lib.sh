@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the shell test suites: PASS/FAIL/SKIP lines and the closing
+# "N passed, N failed, N skipped" line CI reads. Source it, then call finish.
+passed=0 failed=0 skipped=0
+
+pass() { echo "PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+skip() { echo "SKIP: $*"; skipped=$((skipped + 1)); }
+# check WHAT CMD...: PASS if CMD succeeds.
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+
+finish() {
+    echo "${SUITE:-tests}: $passed passed, $failed failed, $skipped skipped"
+    [ "$failed" -eq 0 ]
+}
