@@ -1,0 +1,23 @@
+# The lab: real stage-2 dirty-logging faults under kvmlockstat, inside qemu with
+# nested virtualization on Debian's stock 6.1 kernels (scripts/lab/README.md).
+#   make lab [LAB_ARCH=arm64|x86_64] [LAB_VCPUS="1 2 4"] [LAB_CPUS=N] [LAB_MEM=2G]
+#            [LAB_KERNEL=path/to/Image] [LAB_RESULTS=dir]
+#   make lab-smoke    both architectures, small, with assertions (part of `make test`)
+#   make lab-deps     only install/fetch what the lab needs
+LAB_ARCH ?= arm64
+LAB_VARS := LAB_ARCH LAB_VCPUS LAB_CPUS LAB_MEM LAB_KERNEL LAB_MODULES LAB_RESULTS LAB_SIZE \
+	    LAB_ITER LAB_TIMEOUT LAB_RUN_TIMEOUT LAB_NO_KVMLOCKSTAT LAB_SKIP_DEPS \
+	    LAB_DIRTYLOG_ARGS LAB_KVMLOCKSTAT_ARGS LAB_KVER LAB_CACHE
+# Only the variables given reach the scripts, which hold the defaults.
+LAB_ENV = $(foreach v,$(LAB_VARS),$(if $(filter-out undefined,$(origin $(v))),$(v)='$($(v))'))
+
+.PHONY: lab lab-smoke lab-deps
+
+lab:
+	$(LAB_ENV) scripts/lab/lab.sh
+
+lab-smoke:
+	$(LAB_ENV) tests/lab/smoke.sh
+
+lab-deps:
+	$(LAB_ENV) scripts/lab/deps.sh $(LAB_ARCH)

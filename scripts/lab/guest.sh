@@ -1,0 +1,92 @@
+#!/bin/sh
+# guest.sh RESULTS: runs inside the lab VM. For each vCPU count in LAB_VCPUS runs
+# kvm-dirtylog under kvmlockstat, with the kernel's own counts of the fault path
+# (tracefs hist triggers) beside it, and leaves everything in RESULTS.
+# The counted events are listed in one place, counters_<arch> below: to count more,
+# add a line there (and an assertion in tests/lab/assert.sh).
+R=$1
+. /lab/config
+T=/sys/kernel/tracing
+fail() { echo "guest: FAIL: $*"; echo 1 > "$R/.rc"; exit 1; }
+
+# "event-dir trigger-keys" per line; a missing event is noted, not fatal.
+counters_arm64() {
+    echo "kvm/kvm_guest_fault hsr.hex"
+    echo "kprobes/kls_relax_perms common_pid"
+    echo "lock/contention_begin lock_addr.hex,flags"
+}
+counters_x86_64() {
+    echo "kvmmmu/fast_page_fault ret"
+    echo "kvm/kvm_page_fault error_code"
+    echo "lock/contention_begin lock_addr.hex,flags"
+}
+
+guest_info() {
+    echo "uname: $(uname -a)"
+    echo "cpus: $(nproc)"
+    grep MemTotal /proc/meminfo
+    echo "btf: $(ls -l /sys/kernel/btf/vmlinux 2>&1)"
+    for p in /sys/module/kvm/parameters/tdp_mmu /sys/module/kvm_amd/parameters/npt; do
+        [ -e "$p" ] && echo "$p: $(cat "$p")"
+    done
+    dmesg | grep -i -E 'kvm|hyp mode|vhe' | head -20
+}
+
+load_kvm_modules() {
+    [ "$LAB_ARCH" = x86_64 ] || return 0
+    for m in irqbypass ccp kvm kvm-amd; do
+        insmod "/lib/modules/$m.ko" || fail "insmod $m"
+    done
+}
+
+counters() { counters_"$LAB_ARCH"; }
+
+counters_start() {
+    # The relax_perms kprobe shows the fast path of the paired kernel change.
+    [ "$LAB_ARCH" = arm64 ] &&
+        echo 'p:kprobes/kls_relax_perms kvm_pgtable_stage2_relax_perms' >> $T/kprobe_events 2>/dev/null
+    counters | while read -r ev keys; do
+        [ -d "$T/events/$ev" ] || { echo "guest: no event $ev on this kernel"; continue; }
+        echo "hist:keys=$keys:size=4096" > "$T/events/$ev/trigger" ||
+            echo "guest: cannot set a hist trigger on $ev"
+    done
+}
+
+# Saves each histogram as hist-<event>-v<N>.txt and removes the trigger (resetting it).
+counters_stop() {
+    counters | while read -r ev keys; do
+        [ -e "$T/events/$ev/hist" ] || continue
+        cat "$T/events/$ev/hist" > "$R/hist-${ev#*/}-v$1.txt"
+        echo "!hist:keys=$keys:size=4096" > "$T/events/$ev/trigger"
+    done
+}
+
+run_one() {
+    n=$1
+    dl="kvm-dirtylog -v $n -b $LAB_SIZE -i $LAB_ITER --json $R/dirtylog-v$n.json $LAB_DIRTYLOG_ARGS"
+    echo "guest: run v=$n: $dl"
+    counters_start
+    if [ "$LAB_KVMLOCKSTAT" = 1 ]; then
+        # shellcheck disable=SC2086
+        timeout "$LAB_RUN_TIMEOUT" kvmlockstat $LAB_KVMLOCKSTAT_ARGS --json "$R/kvmlockstat-v$n.json" -- $dl \
+            > "$R/run-v$n.log" 2>&1
+    else
+        # shellcheck disable=SC2086
+        timeout "$LAB_RUN_TIMEOUT" $dl > "$R/run-v$n.log" 2>&1
+    fi
+    rc=$?
+    echo "$rc" > "$R/rc-v$n"
+    counters_stop "$n"
+    cat "$R/run-v$n.log"
+    echo "guest: run v=$n exit $rc"
+    return $rc
+}
+
+echo 0 > "$R/.rc"
+guest_info > "$R/guest-info.txt" 2>&1
+cat "$R/guest-info.txt"
+load_kvm_modules
+[ -c /dev/kvm ] || fail "no /dev/kvm in the lab VM (see dmesg.txt)"
+for n in $LAB_VCPUS; do
+    run_one "$n" || echo 1 > "$R/.rc"
+done

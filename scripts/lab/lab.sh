@@ -1,0 +1,160 @@
+#!/bin/bash
+# lab.sh: from a fresh machine to results in one command (what `make lab` runs):
+#   deps (deps.sh) -> static builds -> initramfs -> boot Debian's stock 6.1 kernel
+#   under qemu with nested virtualization -> kvm-dirtylog under kvmlockstat for
+#   each vCPU count -> results (over the console, md5-checked) -> table.
+# All settings come from the environment; see scripts/lab/README.md.
+set -euo pipefail
+cd "$(dirname "$(realpath "$0")")/../.."
+
+LAB_ARCH=${LAB_ARCH:-arm64}
+LAB_VCPUS=${LAB_VCPUS:-1 2 4}
+LAB_MEM=${LAB_MEM:-2G}
+LAB_SIZE=${LAB_SIZE:-64M}
+LAB_ITER=${LAB_ITER:-2}
+LAB_KERNEL=${LAB_KERNEL:-}
+LAB_MODULES=${LAB_MODULES:-}
+LAB_TIMEOUT=${LAB_TIMEOUT:-1500}
+LAB_RUN_TIMEOUT=${LAB_RUN_TIMEOUT:-600}
+LAB_NO_KVMLOCKSTAT=${LAB_NO_KVMLOCKSTAT:-0}
+LAB_SKIP_DEPS=${LAB_SKIP_DEPS:-0}
+LAB_DIRTYLOG_ARGS=${LAB_DIRTYLOG_ARGS:-}
+LAB_KVMLOCKSTAT_ARGS=${LAB_KVMLOCKSTAT_ARGS:-}
+export LAB_CACHE=${LAB_CACHE:-build/lab-cache}
+work=build/lab/$LAB_ARCH
+LAB_RESULTS=${LAB_RESULTS:-$work/results}
+
+log() { echo "lab[$LAB_ARCH]: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# Enough emulated CPUs for the largest vCPU count, at least 2.
+default_cpus() {
+    local max=2 n
+    for n in $LAB_VCPUS; do [ "$n" -gt "$max" ] && max=$n; done
+    echo "$max"
+}
+LAB_CPUS=${LAB_CPUS:-$(default_cpus)}
+
+check_settings() {
+    case $LAB_ARCH in arm64|x86_64) ;; *) die "LAB_ARCH=$LAB_ARCH: arm64 or x86_64" ;; esac
+    local n
+    for n in $LAB_VCPUS; do
+        [[ $n =~ ^[1-9][0-9]*$ ]] || die "LAB_VCPUS: '$n' is not a vCPU count"
+    done
+    [[ $LAB_CPUS =~ ^[1-9][0-9]*$ ]] || die "LAB_CPUS=$LAB_CPUS is not a CPU count"
+    [[ $LAB_MEM =~ ^[1-9][0-9]*[MG]$ ]] || die "LAB_MEM=$LAB_MEM: e.g. 2G or 1536M"
+    [ -z "$LAB_KERNEL" ] || [ -f "$LAB_KERNEL" ] || die "LAB_KERNEL=$LAB_KERNEL: no such file"
+}
+
+# Static binaries for the guest; kvmlockstat may be missing only if asked for.
+build() {
+    local out mk
+    if [ "$LAB_ARCH" = arm64 ]; then
+        out=build/arm64
+        mk=(make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- STATIC=1 OUT=$out)
+    else
+        out=build/x86-static
+        mk=(make ARCH=x86 STATIC=1 OUT=$out)
+    fi
+    "${mk[@]}" "$out/kvm-dirtylog" >&2 || die "building kvm-dirtylog failed"
+    rm -f "$out/kvmlockstat.lab-skip"
+    if ! "${mk[@]}" "$out/kvmlockstat" >&2; then
+        [ "$LAB_NO_KVMLOCKSTAT" = 1 ] || die "building kvmlockstat failed (LAB_NO_KVMLOCKSTAT=1 runs the workload alone)"
+        log "kvmlockstat did not build: running kvm-dirtylog alone (LAB_NO_KVMLOCKSTAT=1)"
+        rm -f "$out/kvmlockstat"
+    fi
+    [ "$LAB_NO_KVMLOCKSTAT" = 1 ] && rm -f "$out/kvmlockstat"
+    echo "$out"
+}
+
+debarch() { [ "$LAB_ARCH" = arm64 ] && echo arm64 || echo amd64; }
+
+kernel_image() {
+    if [ -n "$LAB_KERNEL" ]; then echo "$LAB_KERNEL"; return; fi
+    ls "$LAB_CACHE/root-$(debarch)/kernel/boot/"vmlinuz-* | head -1
+}
+
+write_config() {
+    local bindir=$1
+    cat > "$work/config" <<EOF
+LAB_ARCH='$LAB_ARCH'
+LAB_VCPUS='$LAB_VCPUS'
+LAB_SIZE='$LAB_SIZE'
+LAB_ITER='$LAB_ITER'
+LAB_RUN_TIMEOUT='$LAB_RUN_TIMEOUT'
+LAB_DIRTYLOG_ARGS='$LAB_DIRTYLOG_ARGS'
+LAB_KVMLOCKSTAT_ARGS='$LAB_KVMLOCKSTAT_ARGS'
+LAB_KVMLOCKSTAT='$([ -x "$bindir/kvmlockstat" ] && echo 1 || echo 0)'
+EOF
+}
+
+qemu_cmd() {
+    local kernel=$1 initrd=$2
+    if [ "$LAB_ARCH" = arm64 ]; then
+        echo qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max,pauth-impdef=on \
+            -smp "$LAB_CPUS" -m "$LAB_MEM" -nographic -no-reboot -kernel "$kernel" -initrd "$initrd" \
+            -append "'console=ttyAMA0 rdinit=/init panic=-1 quiet'"
+    else
+        echo qemu-system-x86_64 -cpu max -smp "$LAB_CPUS" -m "$LAB_MEM" -nographic -no-reboot \
+            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet'"
+    fi
+}
+
+show_console_tail() {
+    log "---- last 60 lines of the guest console ($1) ----"
+    tail -n 60 "$1" | tr -d '\r' >&2
+    log "---- end of console ----"
+}
+
+boot() {
+    local kernel=$1 initrd=$2 console=$work/console.log rc=0 cmd
+    cmd=$(qemu_cmd "$kernel" "$initrd")
+    log "booting $(basename "$kernel"): $LAB_CPUS CPUs, $LAB_MEM, timeout ${LAB_TIMEOUT}s"
+    echo "$cmd" > "$work/qemu.cmd"
+    eval timeout -k 10 "$LAB_TIMEOUT" "$cmd" < /dev/null > "$console" 2>&1 || rc=$?
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        show_console_tail "$console"
+        die "the guest did not finish within LAB_TIMEOUT=${LAB_TIMEOUT}s"
+    fi
+    grep -q '@@LAB-DONE' "$console" || {
+        show_console_tail "$console"
+        die "the guest stopped without finishing (qemu exit $rc)"
+    }
+}
+
+# The results tarball between the markers, checked against the md5 the guest sent.
+collect() {
+    local console=$work/console.log sum got
+    sum=$(tr -d '\r' < "$console" | sed -n 's/^@@LAB-RESULTS-BEGIN \([0-9a-f]*\)@@$/\1/p')
+    [ -n "$sum" ] || { show_console_tail "$console"; die "no results on the guest console"; }
+    tr -d '\r' < "$console" | sed -n '/^@@LAB-RESULTS-BEGIN/,/^@@LAB-RESULTS-END@@/p' |
+        sed '1d;$d' | base64 -d > "$work/results.tgz" || die "results are not valid base64"
+    got=$(md5sum < "$work/results.tgz" | cut -d' ' -f1)
+    [ "$got" = "$sum" ] || die "results arrived damaged (md5 $got, guest sent $sum)"
+    rm -rf "$LAB_RESULTS"
+    mkdir -p "$LAB_RESULTS"
+    tar -xzf "$work/results.tgz" -C "$LAB_RESULTS"
+    cp "$console" "$work/qemu.cmd" "$LAB_RESULTS/"
+    echo "$LAB_ARCH" > "$LAB_RESULTS/lab-arch"
+    log "results in $LAB_RESULTS"
+}
+
+main() {
+    local bindir kernel moddir
+    check_settings
+    [ "$LAB_SKIP_DEPS" = 1 ] || scripts/lab/deps.sh "$LAB_ARCH"
+    mkdir -p "$work"
+    bindir=$(build)
+    kernel=$(kernel_image)
+    moddir=${LAB_MODULES:-$LAB_CACHE/root-$(debarch)/kernel/lib/modules}
+    write_config "$bindir"
+    scripts/lab/mkinitramfs.sh "$LAB_ARCH" "$work/initrd.gz" "$bindir" "$work/config" "$moddir" >&2
+    boot "$kernel" "$work/initrd.gz"
+    collect
+    scripts/lab/table.sh "$LAB_RESULTS"
+    local rc
+    rc=$(tr -d '\r' < "$work/console.log" | sed -n 's/^@@LAB-DONE rc=\([0-9]*\)@@$/\1/p')
+    [ "$rc" = 0 ] || die "a run inside the guest failed (rc=$rc): see $LAB_RESULTS/guest.log"
+}
+
+main "$@"

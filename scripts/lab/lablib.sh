@@ -1,0 +1,68 @@
+# lablib.sh: reading the lab's results (sourced by table.sh and tests/lab/assert.sh).
+# The guest leaves tracefs histograms (hist-<event>-v<N>.txt), kvm-dirtylog's JSON
+# (dirtylog-v<N>.json) and kvmlockstat's (kvmlockstat-v<N>.json) per vCPU count N.
+# awk here is whatever the host has (mawk on Debian): no gawk extensions.
+
+# hist_rows FILE: one line per histogram entry, "value value ... hitcount", keys in
+# trigger order; hex keys stay as printed (lowercase, no 0x).
+hist_rows() {
+    [ -f "$1" ] || return 0
+    awk '/^\{/ {
+        line = $0; sub(/^\{ */, "", line); out = ""
+        split(line, parts, "}"); n = split(parts[1], kv, ",")
+        for (i = 1; i <= n; i++) { v = kv[i]; sub(/^[^:]*: */, "", v); gsub(/ /, "", v); out = out v " " }
+        hc = parts[2]; sub(/.*hitcount: */, "", hc); sub(/ .*/, "", hc)
+        print out hc }' "$1"
+}
+
+# The awk function that turns hex text into a number (exact below 2^53: ESR values are).
+awk_hex='function hex(s,  i, c, v) { s = tolower(s); sub(/^0x/, "", s); v = 0
+    for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)); v = v * 16 + c - 1 }
+    return v }'
+
+# arm64: stage-2 data aborts by fault status class in ESR_EL2 (EC 0x24, DFSC bits).
+#   esr_faults FILE perm|trans
+esr_faults() {
+    local lo=12
+    [ "$2" = trans ] && lo=4
+    hist_rows "$1" | awk -v lo="$lo" "$awk_hex"'
+        { e = hex($1); ec = int(e / 67108864) % 64; dfsc = e % 64
+          if (ec == 36 && dfsc >= lo && dfsc < lo + 4) n += $2 }
+        END { print n + 0 }'
+}
+
+# Sum of hitcounts of rows whose first key equals VALUE (all rows without VALUE).
+hist_sum() {
+    hist_rows "$1" | awk -v want="${2:-}" '(want == "" || $1 == want) { n += $NF } END { print n + 0 }'
+}
+
+# lock:contention_begin hits on one lock (hex address, any form), by mode:
+#   lock_hits FILE ADDR all|read|write  (LCB_F_READ = 2, LCB_F_WRITE = 4)
+lock_hits() {
+    local addr
+    addr=$(echo "$2" | tr 'A-F' 'a-f' | sed -e 's/^0x//' -e 's/^0*//')
+    hist_rows "$1" | awk -v a="$addr" -v mode="$3" '
+        { k = $1; sub(/^0*/, "", k); if (k != a) next
+          f = $2 + 0; r = int(f / 2) % 2; w = int(f / 4) % 2
+          if (mode == "all" || (mode == "read" && r) || (mode == "write" && w)) n += $NF }
+        END { print n + 0 }'
+}
+
+# The vCPU counts that have a kvm-dirtylog record in RESULTS, in numeric order.
+result_vcpus() {
+    ls "$1"/dirtylog-v*.json 2>/dev/null | sed 's/.*dirtylog-v\([0-9]*\)\.json/\1/' | sort -n
+}
+
+# kvmlockstat's record for kvm-dirtylog's VM: .vms[] entry with the workload's pid.
+kls_vm() {
+    local pid
+    pid=$(jq -r .pid "$1/dirtylog-v$2.json")
+    jq -c --argjson pid "$pid" '[.vms[]? | select(.pid == $pid)] | .[0] // empty' \
+        "$1/kvmlockstat-v$2.json" 2>/dev/null
+}
+
+# Contention count kvmlockstat reported for that VM's mmu_lock: kls_count VMJSON read|write|spin|all
+kls_count() {
+    echo "$1" | jq -r --arg m "$2" '.contention as $c |
+        if $m == "all" then ([$c[]?.count // 0] | add // 0) else ($c[$m].count // 0) end'
+}

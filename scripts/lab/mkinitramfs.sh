@@ -1,0 +1,38 @@
+#!/bin/bash
+# mkinitramfs.sh ARCH OUT.cpio.gz BINDIR CONFIG [MODDIR]: the lab VM's initramfs:
+# static busybox, scripts/lab/init as /init, guest.sh and its config, the static
+# kvm-dirtylog (+ kvmlockstat if built) from BINDIR, and for x86_64 the KVM modules
+# (irqbypass, ccp, kvm, kvm-amd) from MODDIR, decompressed for busybox insmod.
+set -euo pipefail
+arch=$1 out=$2 bindir=$3 config=$4 moddir=${5:-}
+here=$(dirname "$(realpath "$0")")
+cache=${LAB_CACHE:-build/lab-cache}
+case $arch in arm64) debarch=arm64 ;; x86_64) debarch=amd64 ;; *) echo "bad arch $arch" >&2; exit 2 ;; esac
+
+stage=$(mktemp -d "${out%/*}/initramfs.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,dev,proc,sys,tmp,lab,results,lib/modules}
+cp "$cache/root-$debarch/busybox/bin/busybox" "$stage/bin/busybox"
+cp "$here/init" "$stage/init"
+cp "$here/guest.sh" "$stage/lab/guest.sh"
+cp "$config" "$stage/lab/config"
+cp "$bindir/kvm-dirtylog" "$stage/lab/"
+[ -x "$bindir/kvmlockstat" ] && cp "$bindir/kvmlockstat" "$stage/lab/"
+chmod 755 "$stage/init" "$stage/bin/busybox"
+
+copy_module() {
+    local name=$1 f
+    f=$(find "$moddir" -name "$name.ko" -o -name "$name.ko.xz" -o -name "$name.ko.zst" | head -1)
+    [ -n "$f" ] || { echo "mkinitramfs: no $name module under $moddir" >&2; exit 1; }
+    case $f in
+    *.xz) xz -dc "$f" > "$stage/lib/modules/$name.ko" ;;
+    *.zst) zstd -qdc "$f" > "$stage/lib/modules/$name.ko" ;;
+    *) cp "$f" "$stage/lib/modules/$name.ko" ;;
+    esac
+}
+if [ "$arch" = x86_64 ]; then
+    for m in irqbypass ccp kvm kvm-amd; do copy_module "$m"; done
+fi
+
+(cd "$stage" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"
+echo "initramfs: $out ($(du -h "$out" | cut -f1))"
