@@ -1,4 +1,5 @@
-# Output modules: perf.data writer, folded stacks, kernel symbols.
+# Output modules: perf.data writer, folded stacks, kernel symbols, charts.
+# test_plot runs gnuplot (package gnuplot-nox) and skips without it.
 # Included by the top-level Makefile; standalone:
 #   make -f mk/perfdata.mk OUT=build perfdata-unit perfdata-integration
 OUT ?= build
@@ -6,10 +7,11 @@ CFLAGS ?= -O2 -g
 
 # Library sources every test links (the linker drops what it doesn't use);
 # built from source so the tests need no BPF toolchain or skeletons.
-PD_SRCS := user/ksyms.c user/perfdata.c user/folded.c user/atomic_write.c
+PD_SRCS := user/ksyms.c user/perfdata.c user/folded.c user/atomic_write.c \
+	   user/plot.c
 PD_DEPS := $(PD_SRCS) $(PD_SRCS:.c=.h) tests/unit/testutil.h
 PD_CFLAGS = $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Iuser -Itests/unit
-PD_UNIT := $(addprefix $(OUT)/tests/test_,ksyms folded perfdata)
+PD_UNIT := $(addprefix $(OUT)/tests/test_,ksyms folded perfdata plot)
 PD_GEN := $(OUT)/tests/perfdata_gen
 
 UNIT_TESTS += $(PD_UNIT)
@@ -19,11 +21,11 @@ TEST_TARGETS += perfdata-integration
 
 $(PD_UNIT): $(OUT)/tests/test_%: tests/unit/test_%.c $(PD_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(PD_CFLAGS) $< $(PD_SRCS) -lcmocka -o $@
+	$(CC) $(PD_CFLAGS) $< $(PD_SRCS) -lcmocka -lm -o $@
 
 $(PD_GEN): tests/integration/perfdata_gen.c $(PD_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(PD_CFLAGS) $< $(PD_SRCS) -o $@
+	$(CC) $(PD_CFLAGS) $< $(PD_SRCS) -lm -o $@
 
 perfdata-unit: $(PD_UNIT)
 	@for t in $^; do $$t || exit 1; done
