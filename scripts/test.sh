@@ -1,0 +1,50 @@
+#!/bin/bash
+# test.sh: the whole test suite, as CI runs it (.ci/run calls this).
+# Installs what is needed (scripts/setup.sh), builds, then runs every suite even
+# when one fails, and ends with one line: "total: N passed, N failed, N skipped".
+# TEST_SUITES="unit integration ..." runs a subset.
+set -uo pipefail
+cd "$(dirname "$(realpath "$0")")/.."
+
+all_suites="unit integration perfdata lab-smoke lab-mmu-lock kernel"
+suites=${TEST_SUITES:-$all_suites}
+log=build/test-logs
+tp=0 tf=0 ts=0 broken=()
+
+scripts/setup.sh || { echo "test: setup failed"; exit 1; }
+make -j2 all >&2 || { echo "test: build failed"; exit 1; }
+mkdir -p "$log"
+
+# The make target (or command) of each suite; each prints "... N passed, N failed".
+suite_cmd() {
+    case $1 in
+    unit) echo "make -s unit" ;;
+    integration) echo "make -s integration" ;;
+    perfdata) echo "make -s perfdata-integration" ;;
+    lab-smoke) echo "make -s lab-smoke" ;;
+    lab-mmu-lock) echo "make -s lab-mmu-lock" ;;
+    kernel) echo "make -s kernel-check" ;;
+    *) return 1 ;;
+    esac
+}
+
+for s in $suites; do
+    cmd=$(suite_cmd "$s") || { echo "test: unknown suite $s"; exit 2; }
+    echo "==== $s: $cmd"
+    start=$SECONDS
+    $cmd 2>&1 | tee "$log/$s.log"
+    rc=${PIPESTATUS[0]}
+    line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log/$s.log" | tail -1)
+    p=$(sed -nE 's/.*\b([0-9]+) passed.*/\1/p' <<< "$line")
+    f=$(sed -nE 's/.*\b([0-9]+) failed.*/\1/p' <<< "$line")
+    k=$(sed -nE 's/.*\b([0-9]+) skipped.*/\1/p' <<< "$line")
+    # A suite that failed without saying so (crash, build error) still counts as failed.
+    if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then f=1; fi
+    [ "$rc" -ne 0 ] && broken+=("$s")
+    tp=$((tp + ${p:-0})) tf=$((tf + ${f:-0})) ts=$((ts + ${k:-0}))
+    echo "==== $s: exit $rc in $((SECONDS - start))s"
+done
+
+[ "${#broken[@]}" -eq 0 ] || echo "test: failing suites: ${broken[*]} (logs in $log/)"
+echo "total: $tp passed, $tf failed, $ts skipped"
+[ "$tf" -eq 0 ] && [ "${#broken[@]}" -eq 0 ]
