@@ -37,6 +37,7 @@
 
 /* Feature bits: tools/perf/util/header.h, stable on-disk ABI. */
 enum {
+	PD_FEAT_BUILD_ID = 2,
 	PD_FEAT_HOSTNAME = 3,
 	PD_FEAT_OSRELEASE = 4,
 	PD_FEAT_ARCH = 6,
@@ -73,6 +74,12 @@ struct pd_file_header {
 struct pd_sample_id {
 	uint32_t pid, tid;
 	uint64_t time;
+};
+
+/* What the feature sections say about this host, gathered once. */
+struct pd_env {
+	uint8_t kernel_build_id[20];
+	uint8_t kernel_build_id_size;	/* 0: unknown, no BUILD_ID section */
 };
 
 /* Growable output buffer; the first failure sticks in err. */
@@ -315,14 +322,40 @@ static int put_data(struct wbuf *b, const struct pd_sample *s, size_t n,
 
 /* ---- feature sections ---- */
 
-static void feat_hostname(struct wbuf *b)
+/* Not in the uapi header: perf's own flag for "build_id.size is valid". */
+#define PD_MISC_BUILD_ID_SIZE (1 << 15)
+/* The kernel's build-id record is keyed by perf's name for the kernel. */
+#define PD_KERNEL_DSO_NAME "[kernel.kallsyms]"
+
+/*
+ * The running kernel's build-id, so that perf uses /proc/kallsyms only for
+ * the kernel that wrote the file; elsewhere it looks in its build-id cache
+ * rather than naming frames after the wrong kernel.
+ * struct perf_record_header_build_id: header, pid, 20 bytes + size + 3
+ * reserved, then the name padded to NAME_ALIGN.
+ */
+static void feat_build_id(struct wbuf *b, const struct pd_env *env)
+{
+	uint8_t id[24] = { 0 };
+	size_t nlen = align_up(sizeof(PD_KERNEL_DSO_NAME), PD_NAME_ALIGN);
+
+	memcpy(id, env->kernel_build_id, env->kernel_build_id_size);
+	id[20] = env->kernel_build_id_size;
+	put_record_header(b, 0, PERF_RECORD_MISC_KERNEL | PD_MISC_BUILD_ID_SIZE,
+			  sizeof(struct perf_event_header) + 4 + sizeof(id) + nlen);
+	wb_u32(b, (uint32_t)-1);	/* HOST_KERNEL_ID */
+	wb_put(b, id, sizeof(id));
+	wb_padded_str(b, PD_KERNEL_DSO_NAME, PD_NAME_ALIGN);
+}
+
+static void feat_hostname(struct wbuf *b, const struct pd_env *env)
 {
 	struct utsname u;
 
 	wb_header_str(b, uname(&u) ? "unknown" : u.nodename);
 }
 
-static void feat_osrelease(struct wbuf *b)
+static void feat_osrelease(struct wbuf *b, const struct pd_env *env)
 {
 	struct utsname u;
 
@@ -330,14 +363,14 @@ static void feat_osrelease(struct wbuf *b)
 }
 
 /* perf script needs the arch to pick its objdump/register tables. */
-static void feat_arch(struct wbuf *b)
+static void feat_arch(struct wbuf *b, const struct pd_env *env)
 {
 	struct utsname u;
 
 	wb_header_str(b, uname(&u) ? "unknown" : u.machine);
 }
 
-static void feat_nrcpus(struct wbuf *b)
+static void feat_nrcpus(struct wbuf *b, const struct pd_env *env)
 {
 	long avail = sysconf(_SC_NPROCESSORS_CONF);
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
@@ -348,7 +381,7 @@ static void feat_nrcpus(struct wbuf *b)
 }
 
 /* Our own command line, as perf records its own: a string list. */
-static void feat_cmdline(struct wbuf *b)
+static void feat_cmdline(struct wbuf *b, const struct pd_env *env)
 {
 	char buf[4096];
 	size_t len = 0, off;
@@ -368,7 +401,7 @@ static void feat_cmdline(struct wbuf *b)
 }
 
 /* Gives the event its name in perf report/script headers and output. */
-static void feat_event_desc(struct wbuf *b)
+static void feat_event_desc(struct wbuf *b, const struct pd_env *env)
 {
 	wb_u32(b, 1);			/* events */
 	wb_u32(b, PD_ATTR_SIZE);
@@ -378,37 +411,101 @@ static void feat_event_desc(struct wbuf *b)
 	wb_u64(b, PD_EVENT_ID);
 }
 
+static int has_build_id(const struct pd_env *env)
+{
+	return env->kernel_build_id_size != 0;
+}
+
 static const struct {
 	int bit;
-	void (*write)(struct wbuf *b);
+	void (*write)(struct wbuf *b, const struct pd_env *env);
+	int (*present)(const struct pd_env *env);	/* NULL: always */
 } features[] = {	/* in bit order: perf reads the table that way */
-	{ PD_FEAT_HOSTNAME, feat_hostname },
-	{ PD_FEAT_OSRELEASE, feat_osrelease },
-	{ PD_FEAT_ARCH, feat_arch },
-	{ PD_FEAT_NRCPUS, feat_nrcpus },
-	{ PD_FEAT_CMDLINE, feat_cmdline },
-	{ PD_FEAT_EVENT_DESC, feat_event_desc },
+	{ PD_FEAT_BUILD_ID, feat_build_id, has_build_id },
+	{ PD_FEAT_HOSTNAME, feat_hostname, NULL },
+	{ PD_FEAT_OSRELEASE, feat_osrelease, NULL },
+	{ PD_FEAT_ARCH, feat_arch, NULL },
+	{ PD_FEAT_NRCPUS, feat_nrcpus, NULL },
+	{ PD_FEAT_CMDLINE, feat_cmdline, NULL },
+	{ PD_FEAT_EVENT_DESC, feat_event_desc, NULL },
 };
 #define NR_FEATURES (sizeof(features) / sizeof(features[0]))
 
-/* The section table right after the data, then each payload. */
-static void put_features(struct wbuf *b, struct pd_file_header *h)
+static int feature_present(size_t i, const struct pd_env *env)
 {
-	size_t table = b->len, i;
+	return !features[i].present || features[i].present(env);
+}
 
-	wb_zero(b, NR_FEATURES * sizeof(struct pd_section));
+/* The section table right after the data, then each payload. */
+static void put_features(struct wbuf *b, struct pd_file_header *h,
+			 const struct pd_env *env)
+{
+	size_t table = b->len, i, nr = 0;
+
+	for (i = 0; i < NR_FEATURES; i++)
+		nr += feature_present(i, env);
+	wb_zero(b, nr * sizeof(struct pd_section));
 	for (i = 0; i < NR_FEATURES; i++) {
 		struct pd_section sec = { .offset = b->len };
 
-		features[i].write(b);
+		if (!feature_present(i, env))
+			continue;
+		features[i].write(b, env);
 		wb_zero(b, align_up(b->len, 8) - b->len);
 		sec.size = b->len - sec.offset;
-		wb_patch(b, table + i * sizeof(sec), &sec, sizeof(sec));
+		wb_patch(b, table, &sec, sizeof(sec));
+		table += sizeof(sec);
 		h->features[features[i].bit / 64] |= 1ULL << (features[i].bit % 64);
 	}
 }
 
 /* ---- file ---- */
+
+/* ELF note header, as in /sys/kernel/notes. */
+struct pd_nhdr {
+	uint32_t namesz, descsz, type;
+};
+#define PD_NT_GNU_BUILD_ID 3
+
+/* Find the GNU build-id note in a notes blob; its size, or 0. */
+static size_t find_build_id(const uint8_t *p, size_t len, uint8_t *out, size_t max)
+{
+	size_t off = 0;
+
+	while (off + sizeof(struct pd_nhdr) <= len) {
+		struct pd_nhdr n;
+		size_t name = off + sizeof(n), desc;
+
+		memcpy(&n, p + off, sizeof(n));
+		desc = name + align_up(n.namesz, 4);
+		off = desc + align_up(n.descsz, 4);
+		if (off > len || off < desc)
+			break;
+		if (n.type == PD_NT_GNU_BUILD_ID && n.namesz == 4 &&
+		    !memcmp(p + name, "GNU", 4) && n.descsz && n.descsz <= max) {
+			memcpy(out, p + desc, n.descsz);
+			return n.descsz;
+		}
+	}
+	return 0;
+}
+
+/* No build-id is not an error: perf then trusts /proc/kallsyms, as
+ * perf record does when it cannot read one either. */
+static void load_env(struct pd_env *env)
+{
+	uint8_t notes[4096];
+	size_t len = 0;
+	FILE *f = fopen("/sys/kernel/notes", "re");
+
+	memset(env, 0, sizeof(*env));
+	if (f) {
+		len = fread(notes, 1, sizeof(notes), f);
+		fclose(f);
+	}
+	env->kernel_build_id_size = (uint8_t)find_build_id(notes, len,
+			env->kernel_build_id, sizeof(env->kernel_build_id));
+}
 
 static int build_file(struct wbuf *b, const struct pd_sample *s, size_t n,
 		      uint64_t text_start, uint64_t text_end)
@@ -419,8 +516,10 @@ static int build_file(struct wbuf *b, const struct pd_sample *s, size_t n,
 		.attr_size = PD_ATTR_SIZE + sizeof(struct pd_section),
 	};
 	struct pd_section ids;
+	struct pd_env env;
 	int err;
 
+	load_env(&env);
 	wb_zero(b, sizeof(h));		/* patched once offsets are known */
 
 	h.attrs.offset = b->len;
@@ -437,7 +536,7 @@ static int build_file(struct wbuf *b, const struct pd_sample *s, size_t n,
 		return err;
 	h.data.size = b->len - h.data.offset;
 
-	put_features(b, &h);
+	put_features(b, &h, &env);
 	wb_patch(b, 0, &h, sizeof(h));
 	return b->err;
 }

@@ -25,7 +25,9 @@ struct pd_sample {
  * ips must hold exactly nr_ips addresses (no zero padding).
  * Kernel symbols resolve through /proc/kallsyms at report time on this
  * host; _text/_etext are read from it now, which needs root (or
- * kptr_restrict=0): -EPERM otherwise.
+ * kptr_restrict=0): -EPERM otherwise. The kernel's build-id (from
+ * /sys/kernel/notes) goes in HEADER_BUILD_ID, so on another host perf says
+ * "No kallsyms or vmlinux with build-id ..." instead of misnaming frames.
  * Writes path atomically (temp file + rename); returns 0 or -errno, never
  * leaves a half-written file.
  */

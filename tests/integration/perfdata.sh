@@ -137,6 +137,14 @@ check "header has arch and event" run_perf report -i "$DATA" --header-only
 check "header arch is $(uname -m)" grep -q "^# arch : $(uname -m)\$" "$TMP/out"
 check "header os release" grep -q "^# os release : $(uname -r)\$" "$TMP/out"
 
+# The kernel's build-id, when it has one, is the running kernel's.
+KBID=$("$PERF" buildid-list -k 2>/dev/null)
+if [ -n "$KBID" ]; then
+	check "perf buildid-list reads it cleanly" run_perf buildid-list -i "$DATA"
+	check "kernel build-id is the running kernel's" \
+		grep -qx "$KBID \[kernel.kallsyms\]" "$TMP/out"
+fi
+
 # Writes that cannot succeed fail, and leave nothing behind.
 mkdir "$TMP/dir.data"
 check "writing over a directory fails" bash -c "! '$GEN' '$TMP/dir.data' '${args[0]}' 2>/dev/null"
