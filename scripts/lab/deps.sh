@@ -14,10 +14,18 @@ apt_opts=(-y -q -o DPkg::Lock::Timeout=900 -o APT::Sandbox::User=root -o "Dir::C
 log() { echo "lab-deps: $*" >&2; }
 
 # Packages already installed at the wanted arch are skipped so reruns cost nothing.
+# Unqualified names mean the native architecture (or "all"): with multiarch,
+# "libzstd-dev" alone would also match an installed libzstd-dev:arm64.
 missing_pkgs() {
-    local p
+    local p want
+    want="$(dpkg --print-architecture)|all"
     for p in "$@"; do
-        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || echo "$p"
+        if [[ $p == *:* ]]; then
+            dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || echo "$p"
+        else
+            dpkg-query -W -f='${Status} ${Architecture}\n' "$p" 2>/dev/null |
+                grep -q -E "^install ok installed ($want)\$" || echo "$p"
+        fi
     done
 }
 
@@ -73,6 +81,11 @@ fetch_unpack() {
 
 guest_pkgs() {
     local debarch=$1 abi
+    # Already unpacked (and no ABI pinned): no apt round trip, so reruns work offline.
+    if [ -z "${LAB_KVER:-}" ] && [ -e "$cache/root-$debarch/kernel/.unpacked" ] &&
+        [ -e "$cache/root-$debarch/busybox/.unpacked" ]; then
+        return
+    fi
     apt_update_once
     abi=$(kernel_abi "$debarch")
     [ -n "$abi" ] || { log "no linux-image-6.1.0-*-$debarch-unsigned known to apt"; exit 1; }

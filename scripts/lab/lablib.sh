@@ -48,9 +48,9 @@ lock_hits() {
         END { print n + 0 }'
 }
 
-# The vCPU counts that have a kvm-dirtylog record in RESULTS, in numeric order.
+# The vCPU counts the guest ran (rc-v<N>, left even by a failed run), in numeric order.
 result_vcpus() {
-    ls "$1"/dirtylog-v*.json 2>/dev/null | sed 's/.*dirtylog-v\([0-9]*\)\.json/\1/' | sort -n
+    ls "$1"/rc-v* 2>/dev/null | sed 's/.*rc-v\([0-9]*\)$/\1/' | sort -n
 }
 
 # kvmlockstat's record for kvm-dirtylog's VM: .vms[] entry with the workload's pid.

@@ -27,6 +27,7 @@ contention() {
 
 row() {
     local n=$1 j=$R/dirtylog-v$1.json pages iters f
+    [ -f "$j" ] || { printf "%5s  run failed (exit %s): see %s\n" "$n" "$(cat "$R/rc-v$n")" "$R/run-v$n.log"; return; }
     pages=$(jq '.config.vcpus * .config.pages_per_vcpu' "$j")
     iters=$(jq '.config.iterations' "$j")
     f=($(kernel_faults "$n"))

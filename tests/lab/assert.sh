@@ -1,0 +1,128 @@
+#!/bin/bash
+# assert.sh RESULTS: checks one lab run's results against the kernel's own counts.
+# Prints PASS:/FAIL:/SKIP: lines and a last line "N passed, N failed, N skipped";
+# exits non-zero if anything failed. Every check is a function named check_*, run
+# for each vCPU count in the order of CHECKS: to assert something new (e.g. the
+# fault section kvmlockstat will gain), write one function and list it there.
+set -uo pipefail
+. "$(dirname "$(realpath "$0")")/../../scripts/lab/lablib.sh"
+R=$1
+arch=$(cat "$R/lab-arch" 2>/dev/null || echo unknown)
+pass=0 fail=0 skip=0
+
+ok() { echo "PASS: [$arch v$n] $*"; pass=$((pass + 1)); }
+ko() { echo "FAIL: [$arch v$n] $*"; fail=$((fail + 1)); }
+sk() { echo "SKIP: [$arch v$n] $*"; skip=$((skip + 1)); }
+expect_eq() {	# expect_eq WHAT GOT WANT
+    if [ "$2" = "$3" ]; then ok "$1: $2"; else ko "$1: got $2, expected $3"; fi
+}
+
+CHECKS="check_run_ok check_dirtylog_json check_pages_dirtied check_wp_faults check_fast_path
+        check_kvm_stats check_kvmlockstat_json check_contention_matches_kernel
+        check_contention_seen check_kvmlockstat_faults"
+
+check_run_ok() {
+    expect_eq "kvmlockstat -- kvm-dirtylog exit status" "$(cat "$R/rc-v$n" 2>/dev/null || echo missing)" 0
+}
+
+# Complete: every logged pass and the summary are there, numbers where numbers belong.
+check_dirtylog_json() {
+    local j=$R/dirtylog-v$n.json
+    if jq -e --argjson n "$n" '.schema == "kvm-dirtylog/1" and .config.vcpus == $n and
+            (.iterations | length) == .config.iterations and
+            ([.iterations[] | .dirty_memory_ns, .get_dirty_log_ns, .pages_dirtied] | all(type == "number")) and
+            (.summary.dirty_memory_ns | type == "number") and (.pid | type == "number")' "$j" > /dev/null 2>&1
+    then ok "kvm-dirtylog JSON complete ($(jq '.iterations | length' "$j") logged passes)"
+    else ko "kvm-dirtylog JSON incomplete or unreadable: $j"
+    fi
+}
+
+expected_pages() { jq '.config.vcpus * .config.pages_per_vcpu' "$R/dirtylog-v$n.json"; }
+expected_wp() { jq '.config.vcpus * .config.pages_per_vcpu * .config.iterations' "$R/dirtylog-v$n.json"; }
+
+check_pages_dirtied() {
+    expect_eq "pages in the dirty log, every pass" \
+        "$(jq -c '[.iterations[].pages_dirtied] | unique' "$R/dirtylog-v$n.json")" "[$(expected_pages)]"
+}
+
+# One write-protection fault per page per logged pass, counted by the kernel (tracefs).
+check_wp_faults() {
+    if [ "$arch" = arm64 ]; then
+        expect_eq "stage-2 permission faults (kvm_guest_fault, ESR DFSC perm)" \
+            "$(esr_faults "$R/hist-kvm_guest_fault-v$n.txt" perm)" "$(expected_wp)"
+    else
+        expect_eq "write-protect faults fixed locklessly (kvmmmu:fast_page_fault ret=4)" \
+            "$(hist_sum "$R/hist-fast_page_fault-v$n.txt" 4)" "$(expected_wp)"
+    fi
+}
+
+# The fast path the paired kernel change is about: arm64 relax_perms per page.
+check_fast_path() {
+    [ "$arch" = arm64 ] || return 0
+    expect_eq "kvm_pgtable_stage2_relax_perms calls (kprobe)" \
+        "$(hist_sum "$R/hist-kls_relax_perms-v$n.txt")" "$(expected_wp)"
+}
+
+# x86: KVM's own counters, read by kvm-dirtylog, agree with tracefs.
+check_kvm_stats() {
+    [ "$arch" = x86_64 ] || return 0
+    expect_eq "KVM stat pf_fast over the logged passes" \
+        "$(jq '[.iterations[].kvm_stats.pf_fast] | add' "$R/dirtylog-v$n.json")" "$(expected_wp)"
+}
+
+check_kvmlockstat_json() {
+    local j=$R/kvmlockstat-v$n.json vm
+    [ -f "$j" ] || { ko "no kvmlockstat JSON ($j)"; return; }
+    jq -e '.schema and (.vms | type == "array")' "$j" > /dev/null 2>&1 ||
+        { ko "kvmlockstat JSON incomplete or unreadable: $j"; return; }
+    vm=$(kls_vm "$R" "$n")
+    if [ -n "$vm" ] && echo "$vm" | jq -e '.mmu_lock and .kvm and
+            ([.contention.read, .contention.write] | all(.count | type == "number"))' > /dev/null
+    then ok "kvmlockstat JSON complete, names the workload's VM (mmu_lock $(echo "$vm" | jq -r .mmu_lock))"
+    else ko "kvmlockstat JSON has no VM for kvm-dirtylog's pid $(jq .pid "$R/dirtylog-v$n.json")"
+    fi
+}
+
+# kvmlockstat's contention counts on this VM's mmu_lock equal the kernel's
+# lock:contention_begin hits on the same address, per mode.
+check_contention_matches_kernel() {
+    local vm addr mode
+    vm=$(kls_vm "$R" "$n")
+    [ -n "$vm" ] || { ko "mmu_lock contention: no kvmlockstat record to compare"; return; }
+    addr=$(echo "$vm" | jq -r .mmu_lock)
+    for mode in read write; do
+        expect_eq "mmu_lock $mode contention, kvmlockstat vs kernel tracefs" \
+            "$(kls_count "$vm" "$mode")" "$(lock_hits "$R/hist-contention_begin-v$n.txt" "$addr" "$mode")"
+    done
+}
+
+# arm64 6.1 populates under the write lock: two vCPUs faulting at once must contend.
+check_contention_seen() {
+    local vm
+    [ "$arch" = arm64 ] && [ "$n" -ge 2 ] || return 0
+    vm=$(kls_vm "$R" "$n")
+    [ -n "$vm" ] || return 0
+    if [ "$(kls_count "$vm" write)" -gt 0 ]; then
+        ok "kvmlockstat saw write-side mmu_lock contention with $n vCPUs: $(kls_count "$vm" write)"
+    else ko "kvmlockstat saw no write-side mmu_lock contention with $n vCPUs"
+    fi
+}
+
+# Placeholder for the fault-path family: asserts once kvmlockstat writes "faults".
+check_kvmlockstat_faults() {
+    local j=$R/kvmlockstat-v$n.json
+    [ -f "$j" ] || return 0
+    if jq -e '.faults // (.vms[]? | .faults) // empty' "$j" > /dev/null 2>&1; then
+        ok "kvmlockstat JSON has a faults section"
+    else sk "kvmlockstat JSON has no faults section yet (fault-path family not merged)"
+    fi
+}
+
+[ -d "$R" ] || { echo "FAIL: no results directory $R"; echo "0 passed, 1 failed"; exit 1; }
+vcpus=$(result_vcpus "$R")
+[ -n "$vcpus" ] || { n=-; ko "no kvm-dirtylog results in $R"; }
+for n in $vcpus; do
+    for c in $CHECKS; do "$c"; done
+done
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ]

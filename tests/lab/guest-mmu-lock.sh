@@ -1,0 +1,18 @@
+#!/bin/sh
+# guest-mmu-lock.sh RESULTS [BINDIR]: a real VM's mmu_lock made to contend (contend),
+# watched by kvmlockstat, with the kernel's own per-address count of
+# lock:contention_begin (a tracefs hist trigger) over the same window.
+# Runs inside the lab VM (busybox sh) or on a host with /dev/kvm.
+R=$1
+B=${2:-/lab}
+T=/sys/kernel/tracing
+TRIG="hist:keys=lock_addr.hex:size=8192"
+[ -d $T/events ] || mount -t tracefs nodev $T
+
+echo "$TRIG" > $T/events/lock/contention_begin/trigger || echo "guest: no hist trigger"
+"$B/kvmlockstat" -i 1 -j "$R/mmu_lock.json" -- "$B/contend" -s "${CONTEND_SECONDS:-4}" -m 64 \
+    > "$R/kvmlockstat.out" 2>&1
+echo $? > "$R/kvmlockstat.rc"
+cat $T/events/lock/contention_begin/hist > "$R/contention_begin.hist" 2>/dev/null
+echo "!$TRIG" > $T/events/lock/contention_begin/trigger
+cat "$R/kvmlockstat.out"
