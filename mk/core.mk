@@ -8,3 +8,13 @@ $(CORE_UNIT): $(OUT)/tests/test_%: tests/unit/test_%.c $(CORE_TEST_SRCS) $(wildc
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) -ljson-c -lcmocka -o $@
+
+# The VM whose mmu_lock the demo and the mmu_lock tests make contend.
+$(OUT)/contend: tests/integration/contend.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -pthread $< -o $@
+ALL_TARGETS += $(OUT)/contend
+
+.PHONY: lab-mmu-lock
+lab-mmu-lock:
+	$(Q)tests/lab/mmu_lock.sh

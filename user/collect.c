@@ -11,11 +11,10 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "collect.h"
+#include "fault.h"
 #include "lockname.h"
 #include "vmid.h"
 #include "lock.skel.h"
-
-typedef int (*drain_fn)(struct collector *c, struct run *delta, const void *key, const void *val);
 
 static void *collect_keys(int fd, size_t key_sz, size_t *n)
 {
@@ -41,9 +40,21 @@ static void *collect_keys(int fd, size_t key_sz, size_t *n)
 	return keys;
 }
 
-static int drain_map(struct collector *c, struct run *delta, struct bpf_map *map, drain_fn fn)
+/* Per-CPU maps hand user space one value per possible CPU, each 8-aligned. */
+static size_t value_size(const struct bpf_map *map)
 {
-	size_t key_sz = bpf_map__key_size(map), val_sz = bpf_map__value_size(map), n;
+	size_t sz = bpf_map__value_size(map);
+	enum bpf_map_type t = bpf_map__type(map);
+
+	if (t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	    t == BPF_MAP_TYPE_LRU_PERCPU_HASH)
+		return ((sz + 7) & ~(size_t)7) * libbpf_num_possible_cpus();
+	return sz;
+}
+
+int collect_map_drain(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn)
+{
+	size_t key_sz = bpf_map__key_size(map), val_sz = value_size(map), n;
 	int fd = bpf_map__fd(map), err = 0;
 	char *keys = collect_keys(fd, key_sz, &n), *val = malloc(val_sz);
 
@@ -61,7 +72,7 @@ static int drain_map(struct collector *c, struct run *delta, struct bpf_map *map
 				continue;
 			bpf_map_delete_elem(fd, key);
 		}
-		err = fn(c, delta, key, val);
+		err = fn(ctx, delta, key, val);
 	}
 	free(keys);
 	free(val);
@@ -111,8 +122,9 @@ static void task_identity(struct collector *c, struct task_rec *t)
 	memcpy(t->comm, ti.comm, sizeof(t->comm));
 }
 
-static int add_lock_stat(struct collector *c, struct run *delta, const void *k, const void *v)
+static int add_lock_stat(void *ctx, struct run *delta, const void *k, const void *v)
 {
+	struct collector *c = ctx;
 	const struct lock_key *key = k;
 	struct lock_rec *l = lock_for(c, delta, key->lock);
 	struct task_rec *t;
@@ -128,8 +140,9 @@ static int add_lock_stat(struct collector *c, struct run *delta, const void *k, 
 	return 0;
 }
 
-static int add_stack_stat(struct collector *c, struct run *delta, const void *k, const void *v)
+static int add_stack_stat(void *ctx, struct run *delta, const void *k, const void *v)
 {
+	struct collector *c = ctx;
 	const struct stack_key *key = k;
 	const struct stack_val *val = v;
 	struct lock_rec *l = lock_for(c, delta, key->lock);
@@ -144,8 +157,12 @@ static int add_stack_stat(struct collector *c, struct run *delta, const void *k,
 	s->total_ns += val->total_ns;
 	if (key->stack_id >= 0 && !s->nr_ips &&
 	    !bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.stacks), &key->stack_id, s->ips))
+	{
 		while (s->nr_ips < MAX_STACK_DEPTH && s->ips[s->nr_ips])
 			s->nr_ips++;
+		if (c->ksyms)
+			lockname_trim_tracing(s, c->ksyms);
+	}
 	return 0;
 }
 
@@ -163,9 +180,11 @@ int collect_drain(struct collector *c, struct run *delta)
 {
 	int err;
 
-	err = drain_map(c, delta, c->skel->maps.lock_stats, add_lock_stat);
+	err = collect_map_drain(c->skel->maps.lock_stats, c, delta, add_lock_stat);
 	if (!err)
-		err = drain_map(c, delta, c->skel->maps.stack_stats, add_stack_stat);
+		err = collect_map_drain(c->skel->maps.stack_stats, c, delta, add_stack_stat);
+	if (!err && c->fault)
+		err = fault_drain(c->fault, delta, c->only_pid);
 	take_drops(c, delta);
 	for (size_t i = 0; i < delta->nr_locks && c->ksyms; i++)
 		if (!delta->locks[i].name[0])

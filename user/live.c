@@ -7,7 +7,6 @@
  */
 #include <argp.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -20,6 +19,7 @@
 #include "attach.h"
 #include "child.h"
 #include "collect.h"
+#include "export.h"
 #include "ksyms.h"
 #include "live.h"
 #include "record.h"
@@ -31,11 +31,12 @@ struct live_opts {
 	double duration;	/* seconds, 0 = until stopped */
 	double interval;	/* seconds, 0 = no live table */
 	bool all_locks, verbose;
-	const char *json, *backend;
+	const char *backend;
+	struct export_opts out;
 	char **command;
 };
 
-enum { OPT_BACKEND = 0x100 };
+enum { OPT_BACKEND = 0x100, OPT_PERF_DATA, OPT_FOLDED };
 
 static const struct argp_option live_options[] = {
 	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process (must hold a KVM VM fd)", 0 },
@@ -43,6 +44,8 @@ static const struct argp_option live_options[] = {
 	{ "interval", 'i', "SECONDS", 0, "Live table every SECONDS (default 1; 0: summary only)", 0 },
 	{ "all-locks", 'a', NULL, 0, "Show every contended lock, not only KVM mmu_locks", 0 },
 	{ "json", 'j', "FILE", 0, "Write the run as a JSON record (schema kvmlockstat-run/1)", 0 },
+	{ "perf-data", OPT_PERF_DATA, "FILE", 0, "Write contended call chains as perf.data (perf report -i FILE)", 0 },
+	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks (comm;frame;...;frame wait_ns) for flame graphs", 0 },
 	{ "backend", OPT_BACKEND, "tp_btf|raw_tp", 0, "Force the lock tracepoint program type", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
@@ -86,23 +89,6 @@ static int parse_pid(const char *arg, uint32_t *pid)
 	return 0;
 }
 
-/* The record is written at the end: refuse a path that cannot work now. */
-static int check_output(const char *path)
-{
-	char *copy = strdup(path), *dir;
-	int ok;
-
-	if (!copy)
-		return ENOMEM;
-	dir = dirname(copy);
-	ok = access(dir, W_OK) == 0;
-	if (!ok)
-		fprintf(stderr, "kvmlockstat: cannot write '%s': directory '%s': %s\n", path, dir,
-			strerror(errno));
-	free(copy);
-	return ok ? 0 : EINVAL;
-}
-
 static error_t live_parse(int key, char *arg, struct argp_state *state)
 {
 	struct live_opts *o = state->input;
@@ -112,7 +98,9 @@ static error_t live_parse(int key, char *arg, struct argp_state *state)
 	case 'd': return parse_seconds(arg, "duration", &o->duration);
 	case 'i': return parse_seconds(arg, "interval", &o->interval);
 	case 'a': o->all_locks = true; return 0;
-	case 'j': o->json = arg; return check_output(arg);
+	case 'j': o->out.json = arg; return export_check_path(arg) ? EINVAL : 0;
+	case OPT_PERF_DATA: o->out.perf_data = arg; return export_check_path(arg) ? EINVAL : 0;
+	case OPT_FOLDED: o->out.folded = arg; return export_check_path(arg) ? EINVAL : 0;
 	case 'v': o->verbose = true; return 0;
 	case OPT_BACKEND:
 		if (strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp"))
@@ -243,16 +231,7 @@ static int finish(struct collector *c, struct run *r, const struct live_opts *o,
 	int err = tick(c, r, false, 0);
 
 	table_summary(stdout, r);
-	if (o->json) {
-		int werr = record_write(o->json, r, k);
-
-		if (werr)
-			fprintf(stderr, "kvmlockstat: writing %s: %s\n", o->json, strerror(-werr));
-		else
-			fprintf(stderr, "kvmlockstat: run recorded in %s\n", o->json);
-		err = err ? err : werr;
-	}
-	return err;
+	return export_run(r, &o->out, k) || err;
 }
 
 static void install_signals(void)

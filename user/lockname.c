@@ -17,12 +17,42 @@ static const char *const internal_prefixes[] = {
 	"contention_", "_raw_spin", "preempt_", "__cond_resched",
 };
 
-static bool is_internal(const char *sym)
+/* Frames of the probe itself: the BPF program and the tracepoint glue. */
+static const char *const tracing_prefixes[] = {
+	"bpf_", "__bpf", "__traceiter", "trace_contention", "perf_trace", "__perf",
+};
+
+#define has_prefix_in(sym, list) has_prefix(sym, list, sizeof(list) / sizeof(*list))
+
+static bool has_prefix(const char *sym, const char *const *list, size_t n)
 {
-	for (size_t i = 0; i < sizeof(internal_prefixes) / sizeof(*internal_prefixes); i++)
-		if (!strncmp(sym, internal_prefixes[i], strlen(internal_prefixes[i])))
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(sym, list[i], strlen(list[i])))
 			return true;
 	return false;
+}
+
+static bool is_internal(const char *sym)
+{
+	return has_prefix_in(sym, internal_prefixes);
+}
+
+void lockname_trim_tracing(struct stack_rec *s, const struct ksyms *k)
+{
+	uint32_t skip = 0;
+
+	while (skip < s->nr_ips) {
+		const char *sym = ksyms_name(k, s->ips[skip], NULL);
+
+		/* JIT-ed programs are unnamed unless bpf_jit_kallsyms is set. */
+		if (sym && !has_prefix_in(sym, tracing_prefixes))
+			break;
+		skip++;
+	}
+	if (skip == s->nr_ips)
+		return;	/* nothing named: keep the chain as it is */
+	memmove(s->ips, s->ips + skip, (s->nr_ips - skip) * sizeof(*s->ips));
+	s->nr_ips -= skip;
 }
 
 const char *lockname_caller(const struct stack_rec *s, const struct ksyms *k)

@@ -10,6 +10,8 @@ struct ksyms;
 
 /* First frame of the call chain that is not lock or tracing machinery. */
 const char *lockname_caller(const struct stack_rec *s, const struct ksyms *k);
+/* Drops the probe's own frames (BPF program, tracepoint glue) from the top. */
+void lockname_trim_tracing(struct stack_rec *s, const struct ksyms *k);
 /* Names l after the caller of its heaviest recorded stack. */
 void lockname_from_stacks(struct lock_rec *l, const struct ksyms *k);
 
