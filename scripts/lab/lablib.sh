@@ -61,8 +61,10 @@ kls_vm() {
         "$1/kvmlockstat-v$2.json" 2>/dev/null
 }
 
-# Contention count kvmlockstat reported for that VM's mmu_lock: kls_count VMJSON read|write|spin|all
+# Contention kvmlockstat reported for that VM's mmu_lock (the modes, not "total"):
+#   kls_count VMJSON read|write|spin|all [count|wait_ns]
 kls_count() {
-    echo "$1" | jq -r --arg m "$2" '.contention as $c |
-        if $m == "all" then ([$c[]?.count // 0] | add // 0) else ($c[$m].count // 0) end'
+    echo "$1" | jq -r --arg m "$2" --arg f "${3:-count}" '.contention as $c |
+        if $m == "all" then ([$c.read, $c.write, $c.spin | .[$f] // 0] | add)
+        else ($c[$m][$f] // 0) end'
 }

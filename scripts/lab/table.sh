@@ -22,7 +22,8 @@ contention() {
     local vm
     vm=$(kls_vm "$R" "$1")
     [ -n "$vm" ] || { echo "-"; return; }
-    echo "$vm" | jq -r '.contention as $c | "\($c.read.count // 0)/\($c.write.count // 0)/\($c.spin.count // 0) (\(([$c[]?.wait_ns // 0] | add // 0) / 1e6 | floor) ms)"'
+    echo "$(kls_count "$vm" read)/$(kls_count "$vm" write)/$(kls_count "$vm" spin)" \
+        "($(ms "$(kls_count "$vm" all wait_ns)") ms)"
 }
 
 row() {

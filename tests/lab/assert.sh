@@ -14,15 +14,20 @@ ok() { echo "PASS: [$arch v$n] $*"; pass=$((pass + 1)); }
 ko() { echo "FAIL: [$arch v$n] $*"; fail=$((fail + 1)); }
 sk() { echo "SKIP: [$arch v$n] $*"; skip=$((skip + 1)); }
 expect_eq() {	# expect_eq WHAT GOT WANT
-    if [ "$2" = "$3" ]; then ok "$1: $2"; else ko "$1: got $2, expected $3"; fi
+    if [ "$2" = "$3" ]; then ok "$1: $2"; else ko "$1: got $2, expected $3"; return 1; fi
 }
 
-CHECKS="check_run_ok check_dirtylog_json check_pages_dirtied check_wp_faults check_fast_path
+# The first two gate the rest: without a run and its record nothing else is meaningful.
+GATES="check_run_ok check_dirtylog_json"
+CHECKS="check_pages_dirtied check_wp_faults check_fast_path
         check_kvm_stats check_kvmlockstat_json check_contention_matches_kernel
         check_contention_seen check_kvmlockstat_faults"
 
 check_run_ok() {
-    expect_eq "kvmlockstat -- kvm-dirtylog exit status" "$(cat "$R/rc-v$n" 2>/dev/null || echo missing)" 0
+    expect_eq "kvmlockstat -- kvm-dirtylog exit status" "$(cat "$R/rc-v$n" 2>/dev/null || echo missing)" 0 &&
+        return
+    grep -v '^[ 0-9;]' "$R/run-v$n.log" 2>/dev/null | tail -n 8 | sed 's/^/    /'
+    return 1
 }
 
 # Complete: every logged pass and the summary are there, numbers where numbers belong.
@@ -33,7 +38,7 @@ check_dirtylog_json() {
             ([.iterations[] | .dirty_memory_ns, .get_dirty_log_ns, .pages_dirtied] | all(type == "number")) and
             (.summary.dirty_memory_ns | type == "number") and (.pid | type == "number")' "$j" > /dev/null 2>&1
     then ok "kvm-dirtylog JSON complete ($(jq '.iterations | length' "$j") logged passes)"
-    else ko "kvm-dirtylog JSON incomplete or unreadable: $j"
+    else ko "kvm-dirtylog JSON incomplete or unreadable: $j"; return 1
     fi
 }
 
@@ -121,8 +126,12 @@ check_kvmlockstat_faults() {
 [ -d "$R" ] || { echo "FAIL: no results directory $R"; echo "0 passed, 1 failed"; exit 1; }
 vcpus=$(result_vcpus "$R")
 [ -n "$vcpus" ] || { n=-; ko "no kvm-dirtylog results in $R"; }
-for n in $vcpus; do
+run_checks() {
+    local c
+    for c in $GATES; do "$c" || { ko "the other checks of this run were not run"; return; }; done
     for c in $CHECKS; do "$c"; done
-done
+}
+
+for n in $vcpus; do run_checks; done
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
