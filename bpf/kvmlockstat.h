@@ -80,7 +80,77 @@ enum drop_reason {
 	DROP_STAT_FULL,		/* aggregation map full (-M) */
 	DROP_STACK,		/* call chain not recorded */
 	DROP_INFO_FULL,		/* lock or task identity map full */
+	DROP_FAULT_INFLIGHT,	/* fault family: too many probed calls in flight at once */
+	DROP_FAULT_STAT_FULL,	/* fault family: aggregation map full */
 	NR_DROPS,
+};
+
+/* ---- fault family (bpf/fault.bpf.c) ---- */
+
+#define MAX_FAULT_ENTRIES	4096	/* (VM, vCPU thread, fault type) keys */
+#define MAX_VM_TIMING_ENTRIES	1024	/* (VM, timing, mode) keys */
+#define MAX_INFLIGHT_ENTRIES	16384	/* probed calls running at once */
+
+/*
+ * Stage-2 (arm64) / TDP (x86) fault type.  arm64: the fault status code of
+ * the vCPU's ESR; x86: the #PF error code's present and reserved bits.
+ */
+enum fault_type {
+	FAULT_TRANSLATION,	/* no mapping yet (arm64 FSC_FAULT, x86 !P) */
+	FAULT_PERMISSION,	/* mapped without the needed right: dirty logging's write-protect */
+	FAULT_ACCESS,		/* arm64 access flag (FSC_ACCESS) */
+	FAULT_OTHER,		/* x86 RSVD (MMIO sptes), anything else */
+	NR_FAULT_TYPES,
+};
+
+/* How a fault was resolved, counted per vCPU thread. */
+enum fault_path {
+	PATH_RELAX_READ,	/* arm64 kvm_pgtable_stage2_relax_perms under the read lock: fast path */
+	PATH_RELAX_WRITE,	/* same under the write lock (or a spinlock mmu_lock) */
+	PATH_FAST_FIXED,	/* x86 fast_page_fault fixed it without mmu_lock (RET_PF_FIXED) */
+	PATH_FAST_SPURIOUS,	/* x86 fast_page_fault found it already fixed (RET_PF_SPURIOUS) */
+	PATH_FAST_MISSED,	/* x86 fast_page_fault gave up: slow path under mmu_lock */
+	NR_FAULT_PATHS,
+};
+
+/* Per-VM durations, each split by the mmu_lock mode held (enum lock_mode). */
+enum vm_timing {
+	VT_HOLD,		/* mmu_lock held: _raw_*_lock return -> _raw_*_unlock */
+	VT_ACQUIRE,		/* _raw_*_lock call, contended or not */
+	VT_RELAX,		/* arm64 kvm_pgtable_stage2_relax_perms (runs under mmu_lock) */
+	VT_MAP,			/* arm64 kvm_pgtable_stage2_map (runs under mmu_lock) */
+	VT_WRPROT,		/* kvm_arch_mmu_enable_log_dirty_pt_masked (write-protect, under mmu_lock) */
+	VT_GET_DIRTY_LOG,	/* KVM_GET_DIRTY_LOG ioctl (mode: other) */
+	VT_CLEAR_DIRTY_LOG,	/* KVM_CLEAR_DIRTY_LOG ioctl (mode: other) */
+	NR_VM_TIMINGS,
+};
+
+struct fault_key {
+	__u64 kvm;		/* struct kvm *, 0 when the probe cannot tell (arm64 tracepoint) */
+	__u32 tid;		/* vCPU thread */
+	__s32 vcpu_id;		/* vcpu->vcpu_id, -1 if unknown */
+	__u32 type;		/* enum fault_type */
+	__u32 tgid;		/* the VMM: known even after it exits */
+};
+
+/* Per vCPU thread: resolutions; value of the fault_paths per-CPU map. */
+struct path_key {
+	__u64 kvm;
+	__u32 tid;
+	__s32 vcpu_id;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct path_val {
+	__u64 count[NR_FAULT_PATHS];
+};
+
+struct timing_key {
+	__u64 kvm;
+	__u32 vmm_pid;		/* kvm->userspace_pid */
+	__u16 timing;		/* enum vm_timing */
+	__u16 mode;		/* enum lock_mode */
 };
 
 #endif

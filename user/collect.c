@@ -171,7 +171,7 @@ static void take_drops(struct collector *c, struct run *delta)
 	for (int d = 0; d < NR_DROPS; d++) {
 		uint64_t now = c->skel->bss->drops[d];
 
-		delta->drops[d] = now - c->drops_seen[d];
+		delta->drops[d] += now - c->drops_seen[d];
 		c->drops_seen[d] = now;
 	}
 }

@@ -6,7 +6,9 @@
 #include "model.h"
 
 struct lock_bpf;
+struct fault_probes;
 struct ksyms;
+struct bpf_map;
 
 struct collector {
 	struct lock_bpf *skel;
@@ -14,7 +16,15 @@ struct collector {
 	bool all_locks;
 	const struct ksyms *ksyms;	/* names non-KVM locks by caller; may be NULL */
 	uint64_t drops_seen[NR_DROPS];	/* BPF counters are cumulative */
+	struct fault_probes *fault;	/* fault family, NULL when not attached */
 };
+
+typedef int (*collect_fn)(void *ctx, struct run *delta, const void *key, const void *val);
+/*
+ * Calls fn on every entry of map, deleting it (lookup-and-delete).  Per-CPU
+ * maps give fn one value per possible CPU, each rounded up to 8 bytes.
+ */
+int collect_map_drain(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn);
 
 /* Moves everything BPF aggregated since the last call into delta. */
 int collect_drain(struct collector *c, struct run *delta);

@@ -19,6 +19,7 @@
 #include "attach.h"
 #include "child.h"
 #include "collect.h"
+#include "fault.h"
 #include "export.h"
 #include "ksyms.h"
 #include "live.h"
@@ -31,7 +32,8 @@ struct live_opts {
 	double duration;	/* seconds, 0 = until stopped */
 	double interval;	/* seconds, 0 = no live table */
 	bool all_locks, verbose;
-	const char *backend;
+	const char *backend;		/* lock family: tp_btf or raw_tp, NULL: best */
+	int fault_backend;		/* enum fault_backend, -1: best available */
 	struct export_opts out;
 	char **command;
 };
@@ -46,7 +48,9 @@ static const struct argp_option live_options[] = {
 	{ "json", 'j', "FILE", 0, "Write the run as a JSON record (schema kvmlockstat-run/1)", 0 },
 	{ "perf-data", OPT_PERF_DATA, "FILE", 0, "Write contended call chains as perf.data (perf report -i FILE)", 0 },
 	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks (comm;frame;...;frame wait_ns) for flame graphs", 0 },
-	{ "backend", OPT_BACKEND, "tp_btf|raw_tp", 0, "Force the lock tracepoint program type", 0 },
+	{ "backend", OPT_BACKEND, "NAME", 0, "Force a probe backend; repeat for both families. "
+	  "Lock contention: tp_btf|raw_tp. Faults: auto|fentry|kprobe|tracepoint "
+	  "(auto: fentry, else kprobe, else tracepoints)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -103,9 +107,13 @@ static error_t live_parse(int key, char *arg, struct argp_state *state)
 	case OPT_FOLDED: o->out.folded = arg; return export_check_path(arg) ? EINVAL : 0;
 	case 'v': o->verbose = true; return 0;
 	case OPT_BACKEND:
-		if (strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp"))
-			argp_error(state, "--backend: '%s' is not tp_btf or raw_tp", arg);
-		o->backend = arg;
+		/* The two families' names are disjoint: each value picks its family. */
+		if (!strcmp(arg, "tp_btf") || !strcmp(arg, "raw_tp"))
+			o->backend = arg;
+		else if (strcmp(arg, "auto") &&
+			 (o->fault_backend = name_index(fault_backend_names, NR_FAULT_BACKENDS, arg)) < 0)
+			argp_error(state, "--backend: '%s' is not tp_btf or raw_tp (lock probes), "
+				   "nor auto, fentry, kprobe or tracepoint (fault probes)", arg);
 		return 0;
 	case ARGP_KEY_ARG:
 		return ARGP_ERR_UNKNOWN;	/* makes argp hand over the rest as ARGP_KEY_ARGS */
@@ -249,6 +257,7 @@ static int run_live(const struct live_opts *o)
 	struct attach_opts ao = { .all_locks = o->all_locks, .target_tgid = o->pid,
 				  .backend = o->backend, .verbose = o->verbose };
 	struct collector c = { .only_pid = o->pid, .all_locks = o->all_locks };
+	struct fault_opts fo = { .backend = o->fault_backend, .target_tgid = o->pid };
 	struct child ch = { .gate = -1 };
 	struct lock_bpf *skel = NULL;
 	struct ksyms *k;
@@ -275,6 +284,14 @@ static int run_live(const struct live_opts *o)
 		run_add_missing(&r, "symbols", "cannot read /proc/kallsyms: stacks stay unnamed");
 	c.skel = skel;
 	c.ksyms = k;
+	fo.ksyms = k;
+	if (fault_attach(&c.fault, &fo, &r)) {
+		child_stop(&ch, SIGKILL, 0);
+		attach_detach(skel);
+		ksyms_free(k);
+		run_free(&r);
+		return 1;
+	}
 	fprintf(stderr, "kvmlockstat: tracing mmu_lock contention (%s)%s\n", r.backend,
 		o->duration ? "" : ", Ctrl-C to stop");
 	if (o->command)
@@ -287,6 +304,7 @@ static int run_live(const struct live_opts *o)
 	r.exit_status = o->command ? ch.status : -1;
 	err = finish(&c, &r, o, k) || err;
 	attach_detach(skel);
+	fault_detach(c.fault);
 	ksyms_free(k);
 	run_free(&r);
 	/* A run stopped on purpose succeeded; otherwise the command's failure is ours. */
@@ -297,7 +315,7 @@ static int run_live(const struct live_opts *o)
 
 int cmd_live(int argc, char **argv)
 {
-	struct live_opts o = { .interval = 1 };
+	struct live_opts o = { .interval = 1, .fault_backend = -1 };
 	struct argp argp = { live_options, live_parse, "[-- COMMAND [ARGS...]]", live_doc };
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))

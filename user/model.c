@@ -16,7 +16,39 @@ const char *const drop_names[NR_DROPS] = {
 	[DROP_STAT_FULL] = "stat_map_full",
 	[DROP_STACK] = "stack_not_recorded",
 	[DROP_INFO_FULL] = "info_map_full",
+	[DROP_FAULT_INFLIGHT] = "fault_inflight_full",
+	[DROP_FAULT_STAT_FULL] = "fault_stat_map_full",
 };
+
+const char *const fault_type_names[NR_FAULT_TYPES] = {
+	[FAULT_TRANSLATION] = "translation", [FAULT_PERMISSION] = "permission",
+	[FAULT_ACCESS] = "access_flag", [FAULT_OTHER] = "other",
+};
+
+const char *const fault_path_names[NR_FAULT_PATHS] = {
+	[PATH_RELAX_READ] = "relax_read_lock", [PATH_RELAX_WRITE] = "relax_write_lock",
+	[PATH_FAST_FIXED] = "fast_fixed", [PATH_FAST_SPURIOUS] = "fast_spurious",
+	[PATH_FAST_MISSED] = "fast_missed",
+};
+
+const char *const vm_timing_names[NR_VM_TIMINGS] = {
+	[VT_HOLD] = "hold", [VT_ACQUIRE] = "acquire", [VT_RELAX] = "relax_perms",
+	[VT_MAP] = "stage2_map", [VT_WRPROT] = "write_protect",
+	[VT_GET_DIRTY_LOG] = "get_dirty_log", [VT_CLEAR_DIRTY_LOG] = "clear_dirty_log",
+};
+
+const char *const fault_metric_names[NR_FAULT_METRICS] = {
+	[FM_FAULTS] = "faults", [FM_LATENCY] = "fault_latency", [FM_FAST_PATH] = "fast_path",
+	[FM_HOLD] = "mmu_lock_hold", [FM_DIRTY_LOG] = "dirty_log",
+};
+
+int name_index(const char *const *names, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (names[i] && !strcmp(name, names[i]))
+			return i;
+	return -1;
+}
 
 int mode_from_name(const char *name)
 {
@@ -165,6 +197,80 @@ struct vm_rec *run_vm(struct run *r, uint32_t pid, uint64_t kvm)
 	return v;
 }
 
+struct vcpu_rec *vm_vcpu(struct vm_rec *v, uint32_t tid, int32_t vcpu_id)
+{
+	struct vcpu_rec *c;
+
+	for (size_t i = 0; i < v->nr_vcpu_recs; i++) {
+		c = &v->vcpus[i];
+		/* A thread seen without its vcpu_id (tracepoint) is the same vCPU. */
+		if (c->tid == tid && (c->vcpu_id == vcpu_id || c->vcpu_id < 0 || vcpu_id < 0)) {
+			if (c->vcpu_id < 0)
+				c->vcpu_id = vcpu_id;
+			return c;
+		}
+	}
+	if ((c = push(&v->vcpus, &v->nr_vcpu_recs, sizeof(*c)))) {
+		c->tid = tid;
+		c->vcpu_id = vcpu_id;
+	}
+	return c;
+}
+
+void vcpu_merge(struct vcpu_rec *dst, const struct vcpu_rec *src)
+{
+	for (int t = 0; t < NR_FAULT_TYPES; t++)
+		wait_stat_merge(&dst->fault[t], &src->fault[t]);
+	for (int p = 0; p < NR_FAULT_PATHS; p++)
+		dst->path[p] += src->path[p];
+}
+
+void vm_fault_totals(const struct vm_rec *v, struct vcpu_rec *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	sum->vcpu_id = -1;
+	for (size_t i = 0; i < v->nr_vcpu_recs; i++)
+		vcpu_merge(sum, &v->vcpus[i]);
+}
+
+uint64_t fault_count(const struct vcpu_rec *c)
+{
+	uint64_t n = 0;
+
+	for (int t = 0; t < NR_FAULT_TYPES; t++)
+		n += c->fault[t].count;
+	return n;
+}
+
+double fault_hit_rate(const struct vcpu_rec *c)
+{
+	uint64_t perm = c->fault[FAULT_PERMISSION].count;
+	uint64_t fast = c->path[PATH_RELAX_READ] + c->path[PATH_FAST_FIXED] +
+			c->path[PATH_FAST_SPURIOUS];
+
+	if (!perm)
+		return -1;
+	/* A fix counted whose fault entry was missed (probe attached mid-fault). */
+	return fast >= perm ? 1.0 : (double)fast / perm;
+}
+
+const char *vm_hold(const struct vm_rec *v, int mode, struct wait_stat *out)
+{
+	static const int sections[] = { VT_RELAX, VT_MAP, VT_WRPROT };
+	bool lockfn = false;
+
+	for (int m = 0; m < NR_MODES; m++)
+		lockfn |= v->timing[VT_HOLD][m].count > 0;
+	memset(out, 0, sizeof(*out));
+	if (lockfn) {
+		*out = v->timing[VT_HOLD][mode];
+		return "lock_functions";
+	}
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		wait_stat_merge(out, &v->timing[sections[i]][mode]);
+	return "critical_sections";
+}
+
 int run_add_missing(struct run *r, const char *what, const char *why)
 {
 	struct missing *m = push(&r->missing, &r->nr_missing, sizeof(*m));
@@ -217,6 +323,22 @@ static int merge_lock(struct run *dst, const struct lock_rec *src)
 	return 0;
 }
 
+static int merge_vm_faults(struct vm_rec *dst, const struct vm_rec *src)
+{
+	for (size_t i = 0; i < src->nr_vcpu_recs; i++) {
+		const struct vcpu_rec *sc = &src->vcpus[i];
+		struct vcpu_rec *c = vm_vcpu(dst, sc->tid, sc->vcpu_id);
+
+		if (!c)
+			return -ENOMEM;
+		vcpu_merge(c, sc);
+	}
+	for (int t = 0; t < NR_VM_TIMINGS; t++)
+		for (int m = 0; m < NR_MODES; m++)
+			wait_stat_merge(&dst->timing[t][m], &src->timing[t][m]);
+	return 0;
+}
+
 int run_merge(struct run *dst, const struct run *src)
 {
 	for (size_t i = 0; i < src->nr_locks; i++)
@@ -234,6 +356,8 @@ int run_merge(struct run *dst, const struct run *src)
 			memcpy(v->comm, sv->comm, sizeof(v->comm));
 		if (sv->nr_vcpus >= 0)
 			v->nr_vcpus = sv->nr_vcpus;
+		if (merge_vm_faults(v, sv))
+			return -ENOMEM;
 	}
 	for (int d = 0; d < NR_DROPS; d++)
 		dst->drops[d] += src->drops[d];
@@ -290,6 +414,8 @@ void run_free(struct run *r)
 		free(r->locks[i].stacks);
 	}
 	free(r->locks);
+	for (size_t i = 0; i < r->nr_vms; i++)
+		free(r->vms[i].vcpus);
 	free(r->vms);
 	free(r->missing);
 	run_init(r);

@@ -41,11 +41,34 @@ struct lock_rec {
 	size_t nr_stacks;
 };
 
+/* Fault path of one vCPU thread (fault family). */
+struct vcpu_rec {
+	uint32_t tid;
+	int32_t vcpu_id;		/* -1 when the probe could not tell */
+	/* Latency per fault type; only count is set under the tracepoint backend. */
+	struct wait_stat fault[NR_FAULT_TYPES];
+	uint64_t path[NR_FAULT_PATHS];	/* how faults were resolved (enum fault_path) */
+};
+
 struct vm_rec {
 	uint64_t kvm, mmu_lock;		/* 0 when the VM never contended */
 	uint32_t pid;			/* VMM process (tgid) */
 	char comm[TASK_COMM_LEN];
 	int nr_vcpus;			/* kvm-vcpu fds of the VMM, -1 if unknown */
+	struct vcpu_rec *vcpus;		/* fault family, one per vCPU thread */
+	size_t nr_vcpu_recs;
+	/* Durations under / around mmu_lock, by the mode held (enum vm_timing). */
+	struct wait_stat timing[NR_VM_TIMINGS][NR_MODES];
+};
+
+/* What the fault family measures; each comes from one backend or is missing. */
+enum fault_metric {
+	FM_FAULTS,		/* faults by type */
+	FM_LATENCY,		/* fault latency */
+	FM_FAST_PATH,		/* fast-path hit rate */
+	FM_HOLD,		/* mmu_lock hold time per mode */
+	FM_DIRTY_LOG,		/* dirty-log ioctls and write-protect */
+	NR_FAULT_METRICS,
 };
 
 struct missing {
@@ -66,6 +89,9 @@ struct run {
 	char command[256];		/* -- COMMAND as one string, "" if none */
 	int exit_status;		/* of COMMAND, -1 if none */
 	char backend[16];		/* tp_btf or raw_tp */
+	/* Fault family: "fentry", "kprobe", "tracepoint", "" when not measured. */
+	char metric_backend[NR_FAULT_METRICS][16];
+	char hold_source[24];		/* "lock_functions" or "critical_sections" */
 	struct missing *missing;
 	size_t nr_missing;
 	uint64_t drops[NR_DROPS];
@@ -77,7 +103,13 @@ struct run {
 
 extern const char *const mode_names[NR_MODES];
 extern const char *const drop_names[NR_DROPS];
+extern const char *const fault_type_names[NR_FAULT_TYPES];
+extern const char *const fault_path_names[NR_FAULT_PATHS];
+extern const char *const vm_timing_names[NR_VM_TIMINGS];
+extern const char *const fault_metric_names[NR_FAULT_METRICS];
 int mode_from_name(const char *name);
+/* Index of name in names[n], -1 if absent. */
+int name_index(const char *const *names, int n, const char *name);
 
 /* Histogram and wait-stat maths. */
 void wait_stat_merge(struct wait_stat *dst, const struct wait_stat *src);
@@ -92,6 +124,20 @@ struct task_rec *lock_task(struct lock_rec *l, uint32_t tid);
 struct stack_rec *lock_stack(struct lock_rec *l, int32_t stack_id, uint32_t tid, uint32_t mode);
 struct vm_rec *run_vm(struct run *r, uint32_t pid, uint64_t kvm);
 int run_add_missing(struct run *r, const char *what, const char *why);
+struct vcpu_rec *vm_vcpu(struct vm_rec *v, uint32_t tid, int32_t vcpu_id);
+
+/* Fault figures. */
+void vcpu_merge(struct vcpu_rec *dst, const struct vcpu_rec *src);
+/* All of a VM's vCPUs added up (tid 0, vcpu_id -1). */
+void vm_fault_totals(const struct vm_rec *v, struct vcpu_rec *sum);
+/* Fast-path fixes / permission faults, in [0, 1]; -1 without permission faults. */
+double fault_hit_rate(const struct vcpu_rec *c);
+uint64_t fault_count(const struct vcpu_rec *c);
+/*
+ * mmu_lock hold time in mode: the lock-function figure where it exists,
+ * else the critical sections measured under the lock.  Returns the source.
+ */
+const char *vm_hold(const struct vm_rec *v, int mode, struct wait_stat *out);
 
 /* Adds everything in src (one interval) into dst (the whole run). */
 int run_merge(struct run *dst, const struct run *src);

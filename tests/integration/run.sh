@@ -37,7 +37,7 @@ test_bad_input() {
     expect_error "pid without a VM rejected" "holds no KVM VM" "$K" -p 1 -d 1
     expect_error "stray argument rejected" "after --" "$K" -d 1 foo
     expect_error "unknown subcommand rejected" "unknown subcommand" "$K" frobnicate
-    expect_error "unknown backend rejected" "not tp_btf or raw_tp" "$K" --backend kprobe
+    expect_error "unknown backend rejected" "not tp_btf or raw_tp" "$K" --backend bogus
     expect_error "unwritable --json rejected up front" "cannot write" "$K" -d 1 -j /nonexistent/dir/x.json
     expect_error "report of a missing file" "No such file" "$K" report "$T/none.json"
     echo '{"schema": "kvmlockstat-run/1", "host": {}, "run": {}, "vms": [], "locks": [{"addr": 5}]}' > "$T/bad.json"

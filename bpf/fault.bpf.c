@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault family: KVM's stage-2 / TDP fault path, the fast path of the paired
+ * kernel change, mmu_lock hold times and the dirty-log side.
+ *
+ * Every probed function has the same entry/exit work in two flavours,
+ * fentry/fexit (BPF trampoline, cheapest) and kprobe/kretprobe (arm64
+ * before 6.4 has no trampoline); tracepoints stand in where function
+ * probes are refused.  User space loads one flavour with set_autoload and
+ * says which metrics the others would have given.
+ *
+ * Which mode of mmu_lock a critical section runs under is read from the
+ * lock word at that moment, not inferred from the kernel version: that
+ * stays right across the 5.18 rwlock change, the 6.2 parallel faults and
+ * pKVM's write-locked faults.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "kvmlockstat.h"
+#include "stat.bpf.h"
+
+/* Set by user space before load. */
+const volatile __u32 targ_tgid = 0;		/* only this VMM's threads (0: all) */
+const volatile int ret_pf_fixed = -1;		/* RET_PF_FIXED from kernel BTF: 4 on 6.1, 5 on 6.18 */
+const volatile int ret_pf_spurious = -1;	/* RET_PF_SPURIOUS */
+const volatile bool ept_exit_qual = false;	/* x86 kvm_page_fault tracepoint carries VMX's EPT exit qualification */
+
+__u64 drops[NR_DROPS] = {};
+
+/* ioctl numbers: _IOW(KVMIO, 0x42, struct kvm_dirty_log), _IOWR(KVMIO, 0xc0, struct kvm_clear_dirty_log) */
+#define KVM_GET_DIRTY_LOG	0x4010ae42U
+#define KVM_CLEAR_DIRTY_LOG	0xc018aec0U
+
+/* qrwlock: a writer owns the lock when the low byte is _QW_LOCKED. */
+#define QW_LOCKED	0xffU
+
+/* x86 #PF error code bits (arch/x86/include/asm/kvm_host.h). */
+#define PFERR_PRESENT	(1ULL << 0)
+#define PFERR_RSVD	(1ULL << 3)
+/* VMX EPT violation exit qualification: GPA readable/writable/executable. */
+#define EPT_QUAL_PRESENT	(7ULL << 3)
+
+/* arm64 ESR fault status code (arch/arm64/include/asm/esr.h). */
+#define ESR_FSC_TYPE	0x3cULL
+#define ESR_FSC_FAULT	0x04ULL
+#define ESR_FSC_ACCESS	0x08ULL
+#define ESR_FSC_PERM	0x0cULL
+
+/* One probed call in flight per thread and level; levels nest. */
+enum level { LVL_FAULT, LVL_IOCTL, LVL_SECTION, LVL_WRPROT, LVL_LOCK };
+
+struct inflight_key {
+	__u32 tid;
+	__u32 level;
+};
+
+struct inflight {
+	__u64 ts;
+	__u64 kvm;
+	__u64 lock;		/* LVL_LOCK: the mmu_lock taken */
+	__s32 vcpu_id;
+	__u32 tag;		/* fault type, or enum vm_timing */
+	__u32 mode;
+	__u32 acquired;		/* LVL_LOCK: past _raw_*_lock's return */
+};
+
+/* Regular hash: a fault can sleep and finish on another CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_INFLIGHT_ENTRIES);
+	__type(key, struct inflight_key);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, MAX_FAULT_ENTRIES);
+	__type(key, struct fault_key);
+	__type(value, struct wait_stat);
+} fault_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, MAX_FAULT_ENTRIES);
+	__type(key, struct path_key);
+	__type(value, struct path_val);
+} fault_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, MAX_VM_TIMING_ENTRIES);
+	__type(key, struct timing_key);
+	__type(value, struct wait_stat);
+} vm_timings SEC(".maps");
+
+/* mmu_lock address -> struct kvm, learnt from the fault and ioctl probes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u64);
+} mmu_locks SEC(".maps");
+
+static const struct wait_stat zero_stat;
+static const struct path_val zero_path;
+
+static __always_inline void drop(enum drop_reason r)
+{
+	if (r < NR_DROPS)
+		__sync_fetch_and_add(&drops[r], 1);
+}
+
+static __always_inline __u32 current_tid(void)
+{
+	return bpf_get_current_pid_tgid();
+}
+
+static __always_inline bool wanted(void)
+{
+	return !targ_tgid || (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+}
+
+/* Mode of mmu_lock while the caller holds it: spinlock before the rwlock change. */
+static __always_inline __u32 mmu_lock_mode(struct kvm *kvm)
+{
+	if (bpf_core_field_exists(kvm->mmu_lock.raw_lock.cnts)) {
+		__u32 cnts = BPF_CORE_READ(kvm, mmu_lock.raw_lock.cnts.counter);
+
+		return (cnts & QW_LOCKED) == QW_LOCKED ? MODE_WRITE : MODE_READ;
+	}
+	return MODE_SPIN;
+}
+
+/* Lets the lock-function probes recognise this VM's mmu_lock. */
+static __always_inline void note_vm(struct kvm *kvm)
+{
+	__u64 lock = (__u64)kvm + bpf_core_field_offset(struct kvm, mmu_lock);
+	__u64 k = (__u64)kvm;
+
+	if (!kvm || bpf_map_lookup_elem(&mmu_locks, &lock))
+		return;
+	bpf_map_update_elem(&mmu_locks, &lock, &k, BPF_NOEXIST);
+}
+
+static __always_inline void begin(__u32 level, struct inflight *f)
+{
+	struct inflight_key k = { .tid = current_tid(), .level = level };
+
+	f->ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&inflight, &k, f, BPF_ANY))
+		drop(DROP_FAULT_INFLIGHT);
+}
+
+/* Copies out and forgets this thread's call at level; 0 if there was one. */
+static __always_inline int end(__u32 level, struct inflight *out)
+{
+	struct inflight_key k = { .tid = current_tid(), .level = level };
+	struct inflight *f = bpf_map_lookup_elem(&inflight, &k);
+
+	if (!f)
+		return -1;
+	*out = *f;
+	bpf_map_delete_elem(&inflight, &k);
+	return 0;
+}
+
+static __always_inline struct wait_stat *fault_stat(__u64 kvm, __s32 vcpu_id, __u32 type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct fault_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .type = type,
+			       .tgid = id >> 32 };
+
+	return lookup_or_init(&fault_stats, &k, &zero_stat, &drops[DROP_FAULT_STAT_FULL]);
+}
+
+static __always_inline void add_path(__u64 kvm, __s32 vcpu_id, __u32 path)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct path_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .tgid = id >> 32 };
+	struct path_val *v;
+
+	v = lookup_or_init(&fault_paths, &k, &zero_path, &drops[DROP_FAULT_STAT_FULL]);
+	if (v && path < NR_FAULT_PATHS)
+		__sync_fetch_and_add(&v->count[path], 1);
+}
+
+static __always_inline void add_timing(__u64 kvm, __u32 timing, __u32 mode, __u64 delta)
+{
+	struct timing_key k = { .kvm = kvm, .timing = timing, .mode = mode };
+	struct wait_stat *st;
+
+	k.vmm_pid = BPF_CORE_READ((struct kvm *)kvm, userspace_pid);
+	st = lookup_or_init(&vm_timings, &k, &zero_stat, &drops[DROP_FAULT_STAT_FULL]);
+	if (st)
+		wait_stat_add(st, delta);
+}
+
+/* ---- faults: count and latency per vCPU thread ---- */
+
+static __always_inline int fault_enter(struct kvm_vcpu *vcpu, __u32 type)
+{
+	struct inflight f = { .tag = type };
+	struct kvm *kvm = BPF_CORE_READ(vcpu, kvm);
+
+	if (!wanted())
+		return 0;
+	note_vm(kvm);
+	f.kvm = (__u64)kvm;
+	f.vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
+	begin(LVL_FAULT, &f);
+	return 0;
+}
+
+static __always_inline int fault_exit(void)
+{
+	struct inflight f;
+	struct wait_stat *st;
+
+	if (end(LVL_FAULT, &f))
+		return 0;
+	st = fault_stat(f.kvm, f.vcpu_id, f.tag);
+	if (st)
+		wait_stat_add(st, bpf_ktime_get_ns() - f.ts);
+	return 0;
+}
+
+/* Tracepoint backend: the fault is seen once, so only its count is known. */
+static __always_inline int fault_seen(__u64 kvm, __s32 vcpu_id, __u32 type)
+{
+	struct wait_stat *st;
+
+	if (!wanted())
+		return 0;
+	st = fault_stat(kvm, vcpu_id, type);
+	if (st)
+		__sync_fetch_and_add(&st->count, 1);
+	return 0;
+}
+
+/* ---- critical sections run under mmu_lock (where the lock calls are inlined) ---- */
+
+static __always_inline int section_enter(struct kvm *kvm, __u32 level, __u32 timing)
+{
+	struct inflight f = { .kvm = (__u64)kvm, .tag = timing };
+
+	if (!kvm || !wanted())
+		return 0;
+	f.mode = mmu_lock_mode(kvm);
+	begin(level, &f);
+	return 0;
+}
+
+static __always_inline int section_exit(__u32 level)
+{
+	struct inflight f;
+
+	if (!end(level, &f))
+		add_timing(f.kvm, f.tag, f.mode, bpf_ktime_get_ns() - f.ts);
+	return 0;
+}
+
+/* ---- dirty-log ioctls ---- */
+
+static __always_inline int ioctl_enter(struct file *filp, unsigned int cmd)
+{
+	struct inflight f = { .mode = MODE_OTHER };
+	struct kvm *kvm;
+
+	if (cmd == KVM_GET_DIRTY_LOG)
+		f.tag = VT_GET_DIRTY_LOG;
+	else if (cmd == KVM_CLEAR_DIRTY_LOG)
+		f.tag = VT_CLEAR_DIRTY_LOG;
+	else
+		return 0;
+	if (!wanted())
+		return 0;
+	kvm = BPF_CORE_READ(filp, private_data);
+	note_vm(kvm);
+	f.kvm = (__u64)kvm;
+	begin(LVL_IOCTL, &f);
+	return 0;
+}
+
+/* ---- out-of-line rwlock calls, filtered to known mmu_locks ---- */
+
+static __always_inline int lock_enter(void *lock, __u32 mode)
+{
+	__u64 addr = (__u64)lock, *kvm = bpf_map_lookup_elem(&mmu_locks, &addr);
+	struct inflight f = { .lock = addr, .mode = mode };
+
+	if (!kvm)
+		return 0;
+	f.kvm = *kvm;
+	begin(LVL_LOCK, &f);
+	return 0;
+}
+
+/* Acquired: the wait ends, the hold begins. */
+static __always_inline int lock_acquired(void)
+{
+	struct inflight_key k = { .tid = current_tid(), .level = LVL_LOCK };
+	struct inflight *f = bpf_map_lookup_elem(&inflight, &k);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!f || f->acquired)
+		return 0;
+	add_timing(f->kvm, VT_ACQUIRE, f->mode, now - f->ts);
+	f->ts = now;
+	f->acquired = 1;
+	return 0;
+}
+
+static __always_inline int lock_release(void *lock)
+{
+	struct inflight_key k = { .tid = current_tid(), .level = LVL_LOCK };
+	struct inflight *f = bpf_map_lookup_elem(&inflight, &k);
+
+	if (!f || f->lock != (__u64)lock)
+		return 0;
+	if (f->acquired)
+		add_timing(f->kvm, VT_HOLD, f->mode, bpf_ktime_get_ns() - f->ts);
+	bpf_map_delete_elem(&inflight, &k);
+	return 0;
+}
+
+/*
+ * The two function-probe flavours of one entry or exit, calling the same
+ * helper.  Exits never read the return value, so they declare no args.
+ */
+#define FUNC_ENTRY(func, call, args...)						\
+SEC("fentry/" #func) int BPF_PROG(fentry_##func, args) { return call; }		\
+SEC("kprobe/" #func) int BPF_KPROBE(kprobe_##func, args) { return call; }
+
+#define FUNC_EXIT(func, call)							\
+SEC("fexit/" #func) int BPF_PROG(fexit_##func) { return call; }			\
+SEC("kretprobe/" #func) int BPF_KRETPROBE(kretprobe_##func) { return call; }
+
+/* Both arches */
+FUNC_ENTRY(kvm_vm_ioctl, ioctl_enter(filp, cmd), struct file *filp, unsigned int cmd)
+FUNC_EXIT(kvm_vm_ioctl, section_exit(LVL_IOCTL))
+FUNC_ENTRY(kvm_arch_mmu_enable_log_dirty_pt_masked,
+	   section_enter(kvm, LVL_WRPROT, VT_WRPROT), struct kvm *kvm)
+FUNC_EXIT(kvm_arch_mmu_enable_log_dirty_pt_masked, section_exit(LVL_WRPROT))
+FUNC_ENTRY(_raw_read_lock, lock_enter(lock, MODE_READ), void *lock)
+FUNC_EXIT(_raw_read_lock, lock_acquired())
+FUNC_ENTRY(_raw_write_lock, lock_enter(lock, MODE_WRITE), void *lock)
+FUNC_EXIT(_raw_write_lock, lock_acquired())
+FUNC_ENTRY(_raw_read_unlock, lock_release(lock), void *lock)
+FUNC_ENTRY(_raw_write_unlock, lock_release(lock), void *lock)
+
+#if defined(__TARGET_ARCH_arm64)
+
+static __always_inline __u32 esr_fault_type(__u64 esr)
+{
+	switch (esr & ESR_FSC_TYPE) {
+	case ESR_FSC_FAULT: return FAULT_TRANSLATION;
+	case ESR_FSC_PERM: return FAULT_PERMISSION;
+	case ESR_FSC_ACCESS: return FAULT_ACCESS;
+	default: return FAULT_OTHER;
+	}
+}
+
+static __always_inline int abort_enter(struct kvm_vcpu *vcpu)
+{
+	return fault_enter(vcpu, esr_fault_type(BPF_CORE_READ(vcpu, arch.fault.esr_el2)));
+}
+
+/* The stage-2 page table belongs to kvm->arch.mmu. */
+static __always_inline struct kvm *pgt_kvm(struct kvm_pgtable *pgt)
+{
+	void *arch = BPF_CORE_READ(pgt, mmu, arch);
+
+	return arch ? arch - bpf_core_field_offset(struct kvm, arch) : NULL;
+}
+
+/* A relaxation under the read lock is the seed's fast path. */
+static __always_inline int relax_enter(struct kvm_pgtable *pgt)
+{
+	struct inflight_key k = { .tid = current_tid(), .level = LVL_FAULT };
+	struct inflight *f = bpf_map_lookup_elem(&inflight, &k);
+	struct kvm *kvm = pgt_kvm(pgt);
+
+	if (!kvm || !wanted())
+		return 0;
+	add_path((__u64)kvm, f ? f->vcpu_id : -1,
+		 mmu_lock_mode(kvm) == MODE_READ ? PATH_RELAX_READ : PATH_RELAX_WRITE);
+	return section_enter(kvm, LVL_SECTION, VT_RELAX);
+}
+
+FUNC_ENTRY(kvm_handle_guest_abort, abort_enter(vcpu), struct kvm_vcpu *vcpu)
+FUNC_EXIT(kvm_handle_guest_abort, fault_exit())
+FUNC_ENTRY(kvm_pgtable_stage2_relax_perms, relax_enter(pgt), struct kvm_pgtable *pgt)
+FUNC_EXIT(kvm_pgtable_stage2_relax_perms, section_exit(LVL_SECTION))
+FUNC_ENTRY(kvm_pgtable_stage2_map, section_enter(pgt_kvm(pgt), LVL_SECTION, VT_MAP),
+	   struct kvm_pgtable *pgt)
+FUNC_EXIT(kvm_pgtable_stage2_map, section_exit(LVL_SECTION))
+
+/* Tracepoint backend: kvm_guest_fault has no vcpu, the thread stands for it. */
+SEC("raw_tp/kvm_guest_fault")
+int BPF_PROG(tp_kvm_guest_fault, unsigned long pc, unsigned long esr)
+{
+	return fault_seen(0, -1, esr_fault_type(esr));
+}
+
+#elif defined(__TARGET_ARCH_x86)
+
+static __always_inline __u32 pferr_fault_type(__u64 ec)
+{
+	if (ec & PFERR_RSVD)
+		return FAULT_OTHER;	/* MMIO spte */
+	return ec & PFERR_PRESENT ? FAULT_PERMISSION : FAULT_TRANSLATION;
+}
+
+FUNC_ENTRY(kvm_mmu_page_fault, fault_enter(vcpu, pferr_fault_type(error_code)),
+	   struct kvm_vcpu *vcpu, __u64 gpa, __u64 error_code)
+FUNC_EXIT(kvm_mmu_page_fault, fault_exit())
+
+/*
+ * fast_page_fault() is inlined on 6.1, its tracepoint is not: every
+ * backend uses it for the lockless fixes.
+ */
+SEC("raw_tp/fast_page_fault")
+int BPF_PROG(tp_fast_page_fault, struct kvm_vcpu *vcpu, void *fault, __u64 *sptep,
+	     __u64 old_spte, int ret)
+{
+	__u32 path = ret == ret_pf_fixed ? PATH_FAST_FIXED :
+		     ret == ret_pf_spurious ? PATH_FAST_SPURIOUS : PATH_FAST_MISSED;
+
+	if (!wanted())
+		return 0;
+	add_path((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id), path);
+	return 0;
+}
+
+/* Tracepoint backend: one event per NPF/EPT violation exit. */
+SEC("raw_tp/kvm_page_fault")
+int BPF_PROG(tp_kvm_page_fault, struct kvm_vcpu *vcpu, __u64 addr, __u64 error_code)
+{
+	__u32 type;
+
+	if (ept_exit_qual)
+		type = error_code & EPT_QUAL_PRESENT ? FAULT_PERMISSION : FAULT_TRANSLATION;
+	else
+		type = pferr_fault_type(error_code);
+	return fault_seen((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id), type);
+}
+
+#endif
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault family, user side.  Backends are tried best first: fentry/fexit,
+ * kprobe/kretprobe, then tracepoints.  Each try opens a fresh skeleton and
+ * switches on (set_autoload) only the programs of that backend whose
+ * function exists on this kernel (inlined functions are not in kallsyms),
+ * so one refused flavour never blocks the next.  What a backend cannot give
+ * is written into the run, metric by metric, with the reason.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "collect.h"
+#include "fault.h"
+#include "ksyms.h"
+#include "vmid.h"
+#include "fault.skel.h"
+
+#define TRACEFS_EVENTS "/sys/kernel/tracing/events/"
+#define M(x) (1U << (x))
+
+const char *const fault_backend_names[NR_FAULT_BACKENDS] = {
+	[FB_FENTRY] = "fentry", [FB_KPROBE] = "kprobe", [FB_TRACEPOINT] = "tracepoint",
+};
+
+/* Human names of the metrics, for the one-line notice and the record. */
+static const char *const metric_titles[NR_FAULT_METRICS] = {
+	[FM_FAULTS] = "faults by type", [FM_LATENCY] = "fault latency",
+	[FM_FAST_PATH] = "fast-path hit rate", [FM_HOLD] = "mmu_lock hold time",
+	[FM_DIRTY_LOG] = "dirty-log ioctl and write-protect time",
+};
+
+/* What each probe point measures.  Tracepoint targets are "system/event". */
+struct probe_point {
+	const char *target;
+	unsigned int metrics;
+	bool fallback;		/* a tracepoint that stands in for function probes */
+};
+
+static const struct probe_point points[] = {
+	{ "kvm_handle_guest_abort", M(FM_FAULTS) | M(FM_LATENCY) },
+	{ "kvm_mmu_page_fault", M(FM_FAULTS) | M(FM_LATENCY) },
+	{ "kvm_pgtable_stage2_relax_perms", M(FM_FAST_PATH) | M(FM_HOLD) },
+	{ "kvm_pgtable_stage2_map", M(FM_HOLD) },
+	{ "kvm_arch_mmu_enable_log_dirty_pt_masked", M(FM_DIRTY_LOG) | M(FM_HOLD) },
+	{ "kvm_vm_ioctl", M(FM_DIRTY_LOG) },
+	{ "_raw_read_lock", M(FM_HOLD) },
+	{ "_raw_write_lock", M(FM_HOLD) },
+	{ "_raw_read_unlock", M(FM_HOLD) },
+	{ "_raw_write_unlock", M(FM_HOLD) },
+	{ "kvmmmu/fast_page_fault", M(FM_FAST_PATH) },
+	{ "kvm/kvm_page_fault", M(FM_FAULTS), true },
+	{ "kvm/kvm_guest_fault", M(FM_FAULTS), true },
+};
+
+#define NR_POINTS (sizeof(points) / sizeof(points[0]))
+
+struct fault_probes {
+	struct fault_bpf *skel;
+	struct bpf_link **links;	/* one per program that loaded */
+	size_t nr_links;
+	uint64_t drops_seen[NR_DROPS];
+};
+
+/* Why each backend that was tried got refused, for the notice. */
+struct tries {
+	char text[256];		/* "fentry refused (...), kprobe on f refused (...)" */
+	char prog[64];		/* the probe point refused at attach, "" at load */
+};
+
+/* A program's flavour and probe point, from its section name. */
+struct prog_info {
+	int backend;			/* enum fault_backend */
+	const struct probe_point *pt;
+};
+
+static int section_backend(const char *sec, size_t len)
+{
+	static const struct { const char *prefix; int backend; } kinds[] = {
+		{ "fentry", FB_FENTRY }, { "fexit", FB_FENTRY },
+		{ "kprobe", FB_KPROBE }, { "kretprobe", FB_KPROBE },
+		{ "raw_tp", FB_TRACEPOINT }, { "tp_btf", FB_TRACEPOINT },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strlen(kinds[i].prefix) == len && !strncmp(sec, kinds[i].prefix, len))
+			return kinds[i].backend;
+	return -1;
+}
+
+static const char *point_name(const struct probe_point *pt)
+{
+	const char *slash = strchr(pt->target, '/');
+
+	return slash ? slash + 1 : pt->target;
+}
+
+static int prog_info(const struct bpf_program *prog, struct prog_info *pi)
+{
+	const char *sec = bpf_program__section_name(prog), *slash = strchr(sec, '/');
+
+	if (!slash)
+		return -1;
+	pi->backend = section_backend(sec, slash - sec);
+	pi->pt = NULL;
+	for (size_t i = 0; i < NR_POINTS; i++)
+		if (!strcmp(point_name(&points[i]), slash + 1))
+			pi->pt = &points[i];
+	return pi->backend < 0 || !pi->pt ? -1 : 0;
+}
+
+static bool point_exists(const struct probe_point *pt, const struct ksyms *k)
+{
+	char path[160];
+	uint64_t addr;
+
+	if (strchr(pt->target, '/')) {
+		snprintf(path, sizeof(path), TRACEFS_EVENTS "%s", pt->target);
+		return access(path, F_OK) == 0;
+	}
+	return k && !ksyms_addr(k, pt->target, &addr);
+}
+
+/* Does the try of backend load this program? */
+static bool prog_wanted(const struct prog_info *pi, int backend, const struct ksyms *k)
+{
+	if (pi->backend == FB_TRACEPOINT)
+		return (!pi->pt->fallback || backend == FB_TRACEPOINT) && point_exists(pi->pt, k);
+	return pi->backend == backend && point_exists(pi->pt, k);
+}
+
+/*
+ * Value of the enumerator name in the kernel's BTF, or the kvm module's
+ * where KVM is a module (its split BTF also holds the base types).
+ */
+static int btf_enum_value(const char *name, int *val)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod, *b;
+	int found = -ENOENT;
+
+	if (!vmlinux)
+		return -errno;
+	mod = btf__load_module_btf("kvm", vmlinux);
+	b = mod ? mod : vmlinux;
+	for (__u32 id = 1; id < btf__type_cnt(b) && found; id++) {
+		const struct btf_type *t = btf__type_by_id(b, id);
+
+		for (int i = 0; btf_is_enum(t) && i < btf_vlen(t) && found; i++)
+			if (!strcmp(btf__name_by_offset(b, btf_enum(t)[i].name_off), name)) {
+				*val = btf_enum(t)[i].val;
+				found = 0;
+			}
+	}
+	btf__free(mod);
+	btf__free(vmlinux);
+	return found;
+}
+
+static void set_rodata(struct fault_bpf *s, const struct fault_opts *o)
+{
+	int v;
+
+	s->rodata->targ_tgid = o->target_tgid;
+	if (!btf_enum_value("RET_PF_FIXED", &v))
+		s->rodata->ret_pf_fixed = v;
+	if (!btf_enum_value("RET_PF_SPURIOUS", &v))
+		s->rodata->ret_pf_spurious = v;
+	s->rodata->ept_exit_qual = access("/sys/module/kvm_intel", F_OK) == 0;
+}
+
+/* Switches on this backend's programs; returns how many function probes. */
+static int pick_programs(struct fault_bpf *s, int backend, const struct ksyms *k)
+{
+	struct bpf_program *prog;
+	int funcs = 0;
+
+	bpf_object__for_each_program(prog, s->obj) {
+		struct prog_info pi;
+		bool on = !prog_info(prog, &pi) && prog_wanted(&pi, backend, k);
+
+		bpf_program__set_autoload(prog, on);
+		funcs += on && pi.backend != FB_TRACEPOINT;
+	}
+	return funcs;
+}
+
+static void unload(struct fault_probes *fp)
+{
+	for (size_t i = 0; i < fp->nr_links; i++)
+		bpf_link__destroy(fp->links[i]);
+	free(fp->links);
+	fault_bpf__destroy(fp->skel);
+	fp->links = NULL;
+	fp->nr_links = 0;
+	fp->skel = NULL;
+}
+
+/* Attaches program by program, so that a refusal names its probe point. */
+static int attach_all(struct fault_probes *fp, struct tries *t)
+{
+	struct bpf_program *prog;
+	size_t n = 0;
+
+	bpf_object__for_each_program(prog, fp->skel->obj)
+		n++;
+	fp->links = calloc(n, sizeof(*fp->links));
+	if (!fp->links)
+		return -ENOMEM;
+	bpf_object__for_each_program(prog, fp->skel->obj) {
+		struct bpf_link *l;
+		struct prog_info pi;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		l = bpf_program__attach(prog);
+		if (!l) {
+			int err = -errno;
+
+			if (!prog_info(prog, &pi))
+				snprintf(t->prog, sizeof(t->prog), "%s", pi.pt->target);
+			return err;
+		}
+		fp->links[fp->nr_links++] = l;
+	}
+	return 0;
+}
+
+static int try_backend(struct fault_probes *fp, int backend, const struct fault_opts *o,
+		       const struct ksyms *k, struct tries *t)
+{
+	int funcs, err;
+
+	t->prog[0] = 0;
+	fp->skel = fault_bpf__open();
+	if (!fp->skel)
+		return -errno;
+	set_rodata(fp->skel, o);
+	funcs = pick_programs(fp->skel, backend, k);
+	/* A function backend with no function to probe is no backend. */
+	err = backend != FB_TRACEPOINT && !funcs ? -ENOENT : fault_bpf__load(fp->skel);
+	if (!err)
+		err = attach_all(fp, t);
+	if (err)
+		unload(fp);
+	return err;
+}
+
+/* Which metrics the loaded programs give, and by which backend. */
+static unsigned int covered(struct fault_bpf *s, struct run *r)
+{
+	struct bpf_program *prog;
+	unsigned int got = 0;
+	bool lockfn = false, sections = false;
+
+	bpf_object__for_each_program(prog, s->obj) {
+		struct prog_info pi;
+
+		if (!bpf_program__autoload(prog) || prog_info(prog, &pi))
+			continue;
+		for (int m = 0; m < NR_FAULT_METRICS; m++) {
+			if (!(pi.pt->metrics & M(m)))
+				continue;
+			/* A function probe outranks a tracepoint for the same metric. */
+			if (!(got & M(m)) || pi.backend != FB_TRACEPOINT)
+				snprintf(r->metric_backend[m], sizeof(r->metric_backend[m]), "%s",
+					 fault_backend_names[pi.backend]);
+			got |= M(m);
+		}
+		lockfn |= !strncmp(pi.pt->target, "_raw_", 5);
+		sections |= (pi.pt->metrics & M(FM_HOLD)) && strncmp(pi.pt->target, "_raw_", 5);
+	}
+	if (got & M(FM_HOLD))
+		snprintf(r->hold_source, sizeof(r->hold_source), "%s",
+			 lockfn ? "lock_functions" : sections ? "critical_sections" : "");
+	return got;
+}
+
+/* Function probe points of metric m that this kernel lacks, as "a, b". */
+static void absent_points(int m, const struct ksyms *k, struct fault_bpf *s, char *buf, size_t len)
+{
+	struct bpf_program *prog;
+
+	buf[0] = 0;
+	bpf_object__for_each_program(prog, s->obj) {
+		struct prog_info pi;
+		size_t used = strlen(buf);
+
+		if (prog_info(prog, &pi) || pi.backend != FB_KPROBE || !(pi.pt->metrics & M(m)) ||
+		    point_exists(pi.pt, k) || strstr(buf, pi.pt->target))
+			continue;
+		snprintf(buf + used, len - used, "%s%s", used ? ", " : "", pi.pt->target);
+	}
+}
+
+static void note_try(struct tries *t, int backend, int err)
+{
+	size_t used = strlen(t->text);
+
+	snprintf(t->text + used, sizeof(t->text) - used, "%s%s%s%s refused (%s)",
+		 used ? ", " : "", fault_backend_names[backend], t->prog[0] ? " on " : "", t->prog,
+		 err == -ENOENT && !t->prog[0] ? "no probe point on this kernel" : strerror(-err));
+}
+
+/* One entry in r->missing per metric not covered, and one line on stderr. */
+static void report_missing(struct run *r, unsigned int got, const struct tries *t,
+			   const struct ksyms *k, struct fault_bpf *s)
+{
+	char line[512] = "", why[256], absent[160];
+
+	for (int m = 0; m < NR_FAULT_METRICS; m++) {
+		size_t used = strlen(line);
+
+		if (got & M(m))
+			continue;
+		absent[0] = 0;
+		if (s)
+			absent_points(m, k, s, absent, sizeof(absent));
+		if (absent[0])
+			snprintf(why, sizeof(why), "not in kallsyms (inlined or KVM not loaded): %s",
+				 absent);
+		else
+			snprintf(why, sizeof(why), "%s", t->text[0] ? t->text : "KVM not loaded");
+		run_add_missing(r, metric_titles[m], why);
+		snprintf(line + used, sizeof(line) - used, "%s%s", used ? ", " : "", metric_titles[m]);
+	}
+	if (line[0])
+		fprintf(stderr, "kvmlockstat: not measured: %s: %s\n", line,
+			t->text[0] ? t->text : "probe points missing on this kernel (see the summary)");
+}
+
+int fault_attach(struct fault_probes **out, const struct fault_opts *o, struct run *r)
+{
+	struct ksyms *own = o->ksyms ? NULL : ksyms_load(NULL);
+	const struct ksyms *k = o->ksyms ? o->ksyms : own;
+	struct fault_probes *fp = calloc(1, sizeof(*fp));
+	struct tries t = { "" };
+	int err = -ENOENT;
+
+	*out = NULL;
+	for (int b = 0; fp && b < NR_FAULT_BACKENDS; b++) {
+		if (o->backend >= 0 && b != o->backend)
+			continue;
+		err = try_backend(fp, b, o, k, &t);
+		if (!err)
+			break;
+		note_try(&t, b, err);
+	}
+	if (!fp || (err && o->backend >= 0)) {
+		fprintf(stderr, "kvmlockstat: --backend %s: %s%s\n", fault_backend_names[o->backend],
+			fp ? t.text : strerror(ENOMEM), "; -v shows libbpf's log");
+		free(fp);
+		ksyms_free(own);
+		return fp ? err : -ENOMEM;
+	}
+	report_missing(r, fp->skel ? covered(fp->skel, r) : 0, &t, k, fp->skel);
+	ksyms_free(own);
+	if (!fp->skel)
+		free(fp);
+	else
+		*out = fp;
+	return 0;
+}
+
+void fault_detach(struct fault_probes *fp)
+{
+	if (!fp)
+		return;
+	unload(fp);
+	free(fp);
+}
+
+/* ---- collection ---- */
+
+struct drain_ctx {
+	uint32_t only_pid;
+};
+
+static size_t stride(size_t sz)
+{
+	return (sz + 7) & ~(size_t)7;
+}
+
+static void sum_stats(const void *val, struct wait_stat *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int cpu = 0; cpu < libbpf_num_possible_cpus(); cpu++)
+		wait_stat_merge(sum, (const void *)((const char *)val + cpu * stride(sizeof(*sum))));
+}
+
+/* The VM a key belongs to, NULL when filtered out (or ENOMEM). */
+static struct vm_rec *vm_for(struct run *delta, uint32_t pid, uint64_t kvm, uint32_t only_pid)
+{
+	struct vm_rec *vm;
+
+	if (only_pid && pid != only_pid)
+		return NULL;
+	vm = run_vm(delta, pid, kvm);
+	if (vm && !vm->comm[0])
+		vmid_comm(pid, vm->comm);
+	return vm;
+}
+
+static int add_fault(void *ctx, struct run *delta, const void *k, const void *v)
+{
+	const struct fault_key *key = k;
+	struct drain_ctx *c = ctx;
+	struct vm_rec *vm = vm_for(delta, key->tgid, key->kvm, c->only_pid);
+	struct vcpu_rec *vc;
+	struct wait_stat sum;
+
+	if (!vm || key->type >= NR_FAULT_TYPES)
+		return 0;
+	vc = vm_vcpu(vm, key->tid, key->vcpu_id);
+	if (!vc)
+		return -ENOMEM;
+	sum_stats(v, &sum);
+	wait_stat_merge(&vc->fault[key->type], &sum);
+	return 0;
+}
+
+static int add_path(void *ctx, struct run *delta, const void *k, const void *v)
+{
+	const struct path_key *key = k;
+	struct drain_ctx *c = ctx;
+	struct vm_rec *vm = vm_for(delta, key->tgid, key->kvm, c->only_pid);
+	struct vcpu_rec *vc;
+
+	if (!vm)
+		return 0;
+	vc = vm_vcpu(vm, key->tid, key->vcpu_id);
+	if (!vc)
+		return -ENOMEM;
+	for (int cpu = 0; cpu < libbpf_num_possible_cpus(); cpu++) {
+		const struct path_val *pv = (const void *)((const char *)v +
+							   cpu * stride(sizeof(*pv)));
+
+		for (int p = 0; p < NR_FAULT_PATHS; p++)
+			vc->path[p] += pv->count[p];
+	}
+	return 0;
+}
+
+static int add_timing(void *ctx, struct run *delta, const void *k, const void *v)
+{
+	const struct timing_key *key = k;
+	struct drain_ctx *c = ctx;
+	struct vm_rec *vm = vm_for(delta, vmid_tgid(key->vmm_pid), key->kvm, c->only_pid);
+	struct wait_stat sum;
+
+	if (!vm || key->timing >= NR_VM_TIMINGS || key->mode >= NR_MODES)
+		return 0;
+	sum_stats(v, &sum);
+	wait_stat_merge(&vm->timing[key->timing][key->mode], &sum);
+	return 0;
+}
+
+static void take_drops(struct fault_probes *fp, struct run *delta)
+{
+	for (int d = 0; d < NR_DROPS; d++) {
+		uint64_t now = fp->skel->bss->drops[d];
+
+		delta->drops[d] += now - fp->drops_seen[d];
+		fp->drops_seen[d] = now;
+	}
+}
+
+int fault_drain(struct fault_probes *fp, struct run *delta, uint32_t only_pid)
+{
+	struct drain_ctx c = { .only_pid = only_pid };
+	struct fault_bpf *s = fp->skel;
+	int err;
+
+	err = collect_map_drain(s->maps.fault_stats, &c, delta, add_fault);
+	if (!err)
+		err = collect_map_drain(s->maps.fault_paths, &c, delta, add_path);
+	if (!err)
+		err = collect_map_drain(s->maps.vm_timings, &c, delta, add_timing);
+	take_drops(fp, delta);
+	return err;
+}
