@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A perf.data writer for aggregated lock contentions, so that perf report
- * and perf script (and every tool built on them: hotspot, FlameGraph's
- * stackcollapse-perf, firefox-profiler import) can browse them.
+ * and perf script (and the tools that consume perf script's output) can
+ * browse them.
  *
  * Layout (tools/perf/Documentation/perf.data-file-format.txt):
  *   file header | attrs (one) | ids (one) | data records | feature table |
@@ -50,7 +50,8 @@ enum {
 /* perf pads header strings to this (NAME_ALIGN in header.c). */
 #define PD_NAME_ALIGN 64
 
-/* Both fields the kernel map event needs; see put_kernel_mmap(). */
+/* perf's name for the kernel map, suffixed by the reference symbol whose
+ * address pgoff carries; see put_kernel_mmap(). */
 #define PD_KERNEL_MMAP_NAME "[kernel.kallsyms]_text"
 
 #define PD_SAMPLE_TYPE (PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | \
@@ -223,15 +224,11 @@ static void put_comm(struct wbuf *b, uint32_t pid, uint32_t tid,
 	put_sample_id(b, pid, tid);
 }
 
-/*
- * The kernel map as perf record synthesizes it
- * (__perf_event__synthesize_kernel_mmap): "[kernel.kallsyms]_text" names
- * the reference symbol, pgoff holds its runtime address. perf relocates
- * kallsyms/vmlinux symbols by it, which is what makes KASLR work.
- */
-static void put_kernel_mmap(struct wbuf *b, uint64_t start, uint64_t end)
+/* A kernel-space PERF_RECORD_MMAP: pid -1, misc KERNEL. */
+static void put_kernel_map_event(struct wbuf *b, uint64_t start, uint64_t len,
+				 uint64_t pgoff, const char *name)
 {
-	size_t slen = align_up(sizeof(PD_KERNEL_MMAP_NAME), 8);
+	size_t slen = align_up(strlen(name) + 1, 8);
 
 	put_record_header(b, PERF_RECORD_MMAP, PERF_RECORD_MISC_KERNEL,
 			  sizeof(struct perf_event_header) + 8 + 3 * 8 + slen +
@@ -239,10 +236,35 @@ static void put_kernel_mmap(struct wbuf *b, uint64_t start, uint64_t end)
 	wb_u32(b, (uint32_t)-1);	/* pid -1: the kernel */
 	wb_u32(b, 0);
 	wb_u64(b, start);
-	wb_u64(b, end - start);
-	wb_u64(b, start);		/* pgoff: address of _text */
-	wb_padded_str(b, PD_KERNEL_MMAP_NAME, 8);
+	wb_u64(b, len);
+	wb_u64(b, pgoff);
+	wb_padded_str(b, name, 8);
 	put_sample_id(b, (uint32_t)-1, 0);
+}
+
+/*
+ * The kernel maps as perf record synthesizes them
+ * (__perf_event__synthesize_kernel_mmap, perf_event__synthesize_modules):
+ * "[kernel.kallsyms]_text" names the reference symbol and pgoff holds its
+ * runtime address, by which perf relocates kallsyms/vmlinux symbols (what
+ * makes KASLR work). Modules are "[name]", perf's own name when it has no
+ * .ko path: their symbols then come from the same kallsyms.
+ */
+static int put_kernel_maps(struct wbuf *b, const struct pd_kernel_layout *kl)
+{
+	size_t i;
+
+	put_kernel_map_event(b, kl->text_start, kl->text_end - kl->text_start,
+			     kl->text_start, PD_KERNEL_MMAP_NAME);
+	for (i = 0; i < kl->nr_modules; i++) {
+		const struct pd_module *m = &kl->modules[i];
+		char name[128];
+
+		if (snprintf(name, sizeof(name), "[%s]", m->name) >= (int)sizeof(name))
+			return -ENAMETOOLONG;
+		put_kernel_map_event(b, m->start, m->size, 0, name);
+	}
+	return 0;
 }
 
 /* Fixed part of a sample: header, ip, pid/tid, time, addr, period,
@@ -304,19 +326,36 @@ static int put_comms(struct wbuf *b, const struct pd_sample *s, size_t n)
 	return 0;
 }
 
-static int put_data(struct wbuf *b, const struct pd_sample *s, size_t n,
-		    uint64_t text_start, uint64_t text_end)
+static int in_core_text(const struct pd_sample *s, const struct pd_kernel_layout *kl)
 {
-	size_t i;
+	return s->nr_ips && s->ips[0] >= kl->text_start && s->ips[0] < kl->text_end;
+}
+
+static int put_data(struct wbuf *b, const struct pd_sample *s, size_t n,
+		    const struct pd_kernel_layout *kl)
+{
+	size_t i, first = 0;
+	uint64_t time = 1;	/* after COMM/MMAP (time 0) in perf's order */
 	int err;
 
 	err = put_comms(b, s, n);
+	if (!err)
+		err = put_kernel_maps(b, kl);
 	if (err)
 		return err;
-	put_kernel_mmap(b, text_start, text_end);
-	/* Samples come after COMM/MMAP (time 0) in perf's time order. */
+	/*
+	 * perf splits module symbols out of kallsyms when it loads the core
+	 * kernel's; a module address looked up before that stays [unknown].
+	 * So the first sample perf sees starts in core kernel text (the
+	 * lock slow paths are there), the others follow in order.
+	 */
+	while (first < n && !in_core_text(&s[first], kl))
+		first++;
+	if (first < n)
+		put_sample(b, &s[first], time++);
 	for (i = 0; i < n; i++)
-		put_sample(b, &s[i], i + 1);
+		if (i != first)
+			put_sample(b, &s[i], time++);
 	return b->err;
 }
 
@@ -508,7 +547,7 @@ static void load_env(struct pd_env *env)
 }
 
 static int build_file(struct wbuf *b, const struct pd_sample *s, size_t n,
-		      uint64_t text_start, uint64_t text_end)
+		      const struct pd_kernel_layout *kl)
 {
 	struct pd_file_header h = {
 		.magic = PD_MAGIC,
@@ -531,7 +570,7 @@ static int build_file(struct wbuf *b, const struct pd_sample *s, size_t n,
 	wb_u64(b, PD_EVENT_ID);
 
 	h.data.offset = b->len;
-	err = put_data(b, s, n, text_start, text_end);
+	err = put_data(b, s, n, kl);
 	if (err)
 		return err;
 	h.data.size = b->len - h.data.offset;
@@ -553,18 +592,19 @@ int perfdata_check_samples(const struct pd_sample *s, size_t n)
 	return 0;
 }
 
-int perfdata_write_range(const char *path, const struct pd_sample *samples,
-			 size_t n, uint64_t text_start, uint64_t text_end)
+int perfdata_write_layout(const char *path, const struct pd_sample *samples,
+			  size_t n, const struct pd_kernel_layout *kl)
 {
 	struct wbuf b = { 0 };
 	int err;
 
-	if (!path || text_end <= text_start)
+	if (!path || !kl || kl->text_end <= kl->text_start ||
+	    (kl->nr_modules && !kl->modules))
 		return -EINVAL;
 	err = perfdata_check_samples(samples, n);
 	if (err)
 		return err;
-	err = build_file(&b, samples, n, text_start, text_end);
+	err = build_file(&b, samples, n, kl);
 	/* 0600 like perf record: perf.data can reveal kernel addresses. */
 	if (!err)
 		err = atomic_write_file(path, b.p, b.len, 0600);
@@ -572,37 +612,111 @@ int perfdata_write_range(const char *path, const struct pd_sample *samples,
 	return err;
 }
 
-/* Kernel text range from /proc/kallsyms; -errno with a message if hidden. */
-static int kernel_text_range(uint64_t *start, uint64_t *end)
+/* _text and _etext from kallsyms; -errno with a message. */
+static int load_text_range(struct pd_kernel_layout *kl, const char *path)
 {
-	struct ksyms *k = ksyms_load(NULL);
+	struct ksyms *k = ksyms_load(path);
 	int err;
 
+	if (!path)
+		path = "/proc/kallsyms";
 	if (!k) {
 		err = -errno;
 		if (err == -EPERM)
-			fprintf(stderr, "perfdata: /proc/kallsyms hides kernel addresses; run as root or set kernel.kptr_restrict=0\n");
+			fprintf(stderr, "perfdata: %s hides kernel addresses; run as root or set kernel.kptr_restrict=0\n", path);
 		else
-			fprintf(stderr, "perfdata: cannot read /proc/kallsyms: %s\n",
-				strerror(-err));
+			fprintf(stderr, "perfdata: cannot read %s: %s\n", path, strerror(-err));
 		return err;
 	}
-	err = ksyms_addr(k, "_text", start);
+	err = ksyms_addr(k, "_text", &kl->text_start);
 	if (!err)
-		err = ksyms_addr(k, "_etext", end);
+		err = ksyms_addr(k, "_etext", &kl->text_end);
 	if (err)
-		fprintf(stderr, "perfdata: _text/_etext missing from /proc/kallsyms\n");
+		fprintf(stderr, "perfdata: _text/_etext missing from %s\n", path);
 	ksyms_free(k);
 	return err;
 }
 
-int perfdata_write(const char *path, const struct pd_sample *samples, size_t n)
+static int add_module(struct pd_kernel_layout *kl, const char *name,
+		      uint64_t start, uint64_t size)
 {
-	uint64_t start, end;
+	struct pd_module *m;
+
+	m = realloc(kl->modules, (kl->nr_modules + 1) * sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	kl->modules = m;
+	m = &kl->modules[kl->nr_modules];
+	m->name = strdup(name);
+	if (!m->name)
+		return -ENOMEM;
+	m->start = start;
+	m->size = size;
+	kl->nr_modules++;
+	return 0;
+}
+
+/*
+ * "kvm_intel 401408 0 - Live 0xffffffffc0a00000 (O)": name, size, refs,
+ * users, state, address. Address 0 (hidden) or a module still loading is
+ * left out: perf could not place its symbols anyway.
+ */
+static int load_modules(struct pd_kernel_layout *kl, const char *path)
+{
+	FILE *f = fopen(path ? path : "/proc/modules", "re");
+	char line[4096], name[64], state[16];
+	unsigned long long size, addr;
+	int err = 0;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (!err && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %llu %*s %*s %15s %llx", name, &size, state, &addr) != 4) {
+			fprintf(stderr, "perfdata: bad line in %s: %s", path ? path : "/proc/modules", line);
+			err = -EINVAL;
+		} else if (addr && size && strcmp(state, "Live") == 0) {
+			err = add_module(kl, name, addr, size);
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+int perfdata_layout_load(struct pd_kernel_layout *kl, const char *kallsyms,
+			 const char *modules)
+{
 	int err;
 
-	err = kernel_text_range(&start, &end);
+	memset(kl, 0, sizeof(*kl));
+	err = load_text_range(kl, kallsyms);
+	if (!err)
+		err = load_modules(kl, modules);
+	if (err)
+		perfdata_layout_free(kl);
+	return err;
+}
+
+void perfdata_layout_free(struct pd_kernel_layout *kl)
+{
+	size_t i;
+
+	for (i = 0; kl && i < kl->nr_modules; i++)
+		free(kl->modules[i].name);
+	if (kl) {
+		free(kl->modules);
+		memset(kl, 0, sizeof(*kl));
+	}
+}
+
+int perfdata_write(const char *path, const struct pd_sample *samples, size_t n)
+{
+	struct pd_kernel_layout kl;
+	int err;
+
+	err = perfdata_layout_load(&kl, NULL, NULL);
 	if (err)
 		return err;
-	return perfdata_write_range(path, samples, n, start, end);
+	err = perfdata_write_layout(path, samples, n, &kl);
+	perfdata_layout_free(&kl);
+	return err;
 }

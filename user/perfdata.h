@@ -36,8 +36,31 @@ int perfdata_write(const char *path, const struct pd_sample *samples, size_t n);
 /* -EINVAL if samples is NULL with n > 0 or a sample has nr_ips but no ips. */
 int perfdata_check_samples(const struct pd_sample *samples, size_t n);
 
-/* Same, with the kernel text range given (for tests and offline use). */
-int perfdata_write_range(const char *path, const struct pd_sample *samples,
-			 size_t n, uint64_t text_start, uint64_t text_end);
+/* A loaded module's place in the kernel address space (/proc/modules). */
+struct pd_module {
+	char *name;		/* "kvm_intel" */
+	uint64_t start, size;
+};
+
+/* Where kernel code lives: perf maps sample addresses through it. */
+struct pd_kernel_layout {
+	uint64_t text_start, text_end;	/* _text, _etext */
+	size_t nr_modules;
+	struct pd_module *modules;
+};
+
+/*
+ * Read the layout from kallsyms and modules files (NULL: /proc/kallsyms,
+ * /proc/modules). A missing modules file means no modules (kernels built
+ * without CONFIG_MODULES). 0 or -errno, with a message on stderr: -EPERM
+ * when addresses are hidden (not root, kptr_restrict).
+ */
+int perfdata_layout_load(struct pd_kernel_layout *kl, const char *kallsyms,
+			 const char *modules);
+void perfdata_layout_free(struct pd_kernel_layout *kl);
+
+/* perfdata_write() with a given layout (tests, offline conversion). */
+int perfdata_write_layout(const char *path, const struct pd_sample *samples,
+			  size_t n, const struct pd_kernel_layout *kl);
 
 #endif

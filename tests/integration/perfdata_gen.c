@@ -4,13 +4,18 @@
  * given on the command line, with call chains named by kernel symbols and
  * resolved against this host's /proc/kallsyms.
  *
- *   perfdata_gen OUT SAMPLE...
+ *   perfdata_gen [-k KALLSYMS] [-m MODULES] OUT SAMPLE...
  *   SAMPLE = pid,tid,comm,weight,count,lock_addr,frame;frame;...
  *   frame  = symbol[+offset] | 0xADDRESS      (innermost first)
+ *
+ * -k/-m replace /proc/kallsyms and /proc/modules, both for naming frames
+ * and for the kernel maps written (perfdata_write_layout), so a test can
+ * add modules this kernel does not have.
  *
  * Exit 0 on success; 1 with a message naming the failing step otherwise.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,18 +96,35 @@ static int parse_sample(const struct ksyms *k, char *arg, struct gen_sample *g)
 	return parse_frames(k, field[6], g);
 }
 
+static void usage(const char *argv0)
+{
+	fprintf(stderr, "usage: %s [-k KALLSYMS] [-m MODULES] OUT [pid,tid,comm,weight,count,lock,frames]...\n", argv0);
+	exit(2);
+}
+
 int main(int argc, char **argv)
 {
+	const char *kallsyms = NULL, *modules = NULL, *out;
+	struct pd_kernel_layout kl;
 	struct gen_sample *g;
 	struct pd_sample *s;
 	struct ksyms *k;
-	int i, n = argc - 2, err;
+	int i, n, opt, err;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s OUT [pid,tid,comm,weight,count,lock,frames]...\n", argv[0]);
-		return 2;
+	while ((opt = getopt(argc, argv, "k:m:")) != -1) {
+		if (opt == 'k')
+			kallsyms = optarg;
+		else if (opt == 'm')
+			modules = optarg;
+		else
+			usage(argv[0]);
 	}
-	k = ksyms_load(NULL);
+	if (optind >= argc)
+		usage(argv[0]);
+	out = argv[optind++];
+	n = argc - optind;
+
+	k = ksyms_load(kallsyms);
 	if (!k) {
 		perror("perfdata_gen: ksyms_load");
 		return 1;
@@ -112,15 +134,22 @@ int main(int argc, char **argv)
 	if (!g || !s)
 		return 1;
 	for (i = 0; i < n; i++) {
-		if (parse_sample(k, argv[i + 2], &g[i])) {
-			fprintf(stderr, "perfdata_gen: bad sample '%s'\n", argv[i + 2]);
+		if (parse_sample(k, argv[optind + i], &g[i])) {
+			fprintf(stderr, "perfdata_gen: bad sample '%s'\n", argv[optind + i]);
 			return 1;
 		}
 		s[i] = g[i].s;
 	}
-	err = perfdata_write(argv[1], s, n);
+	if (!kallsyms && !modules) {
+		err = perfdata_write(out, s, n);	/* what kvmlockstat calls */
+	} else {
+		err = perfdata_layout_load(&kl, kallsyms, modules);
+		if (!err)
+			err = perfdata_write_layout(out, s, n, &kl);
+		perfdata_layout_free(&kl);
+	}
 	if (err) {
-		fprintf(stderr, "perfdata_gen: perfdata_write %s: %s\n", argv[1], strerror(-err));
+		fprintf(stderr, "perfdata_gen: writing %s: %s\n", out, strerror(-err));
 		return 1;
 	}
 	ksyms_free(k);

@@ -24,9 +24,17 @@
 
 #define TEXT_START 0xffffffff81000000ULL
 #define TEXT_END   0xffffffff82000000ULL
+#define MOD_START  0xffffffffc0001000ULL
+
+static struct pd_module mods[] = { { "kvm", MOD_START, 0x10000 } };
+static const struct pd_kernel_layout layout = { TEXT_START, TEXT_END, 1, mods };
+static const struct pd_kernel_layout no_modules = { TEXT_START, TEXT_END, 0, NULL };
 
 static const uint64_t chain[] = { TEXT_START + 0x100, TEXT_START + 0x200 };
+static const uint64_t mod_chain[] = { MOD_START + 0x10, TEXT_START + 0x200 };
 static const struct pd_sample samples[] = {
+	/* Starts in a module: the writer must not emit it first. */
+	{ 10, 13, "CPU 2/KVM", 30, 1, 0xabc0, 2, mod_chain },
 	{ 10, 11, "CPU 0/KVM", 750, 3, 0xabc0, 2, chain },
 	{ 10, 12, "CPU 1/KVM", 250, 1, 0xabc0, 2, chain },
 	{ 10, 11, "CPU 0/KVM", 5, 1, 0xabc0, 0, NULL },	/* same tid: one COMM */
@@ -46,8 +54,7 @@ static char *write_and_read(const char *dir, size_t *len)
 	char *path, *buf;
 
 	assert_true(asprintf(&path, "%s/perf.data", dir) > 0);
-	assert_int_equal(perfdata_write_range(path, samples, NR_SAMPLES,
-					      TEXT_START, TEXT_END), 0);
+	assert_int_equal(perfdata_write_layout(path, samples, NR_SAMPLES, &layout), 0);
 	buf = slurp(path, len);
 	assert_non_null(buf);
 	free(path);
@@ -81,17 +88,41 @@ static void test_header(void **state)
 	free(buf);
 }
 
-/* Walk the data section: COMM x2, MMAP, then one SAMPLE per input. */
+/* Kernel map, then module map: start, len, pgoff, name. */
+static void check_mmap(const char *rec, size_t nmmap)
+{
+	uint64_t f[3];
+
+	memcpy(f, rec + sizeof(struct perf_event_header) + 8, sizeof(f));
+	if (nmmap == 0) {
+		assert_int_equal(f[0], TEXT_START);
+		assert_int_equal(f[1], TEXT_END - TEXT_START);
+		assert_int_equal(f[2], TEXT_START);
+		assert_string_equal(rec + sizeof(struct perf_event_header) + 32,
+				    "[kernel.kallsyms]_text");
+	} else {
+		assert_int_equal(f[0], MOD_START);
+		assert_int_equal(f[1], 0x10000);
+		assert_int_equal(f[2], 0);
+		assert_string_equal(rec + sizeof(struct perf_event_header) + 32, "[kvm]");
+	}
+}
+
+/* Walk the data section: COMM x3, MMAP x2, then one SAMPLE per input,
+ * the first one moved behind the first that starts in core kernel text. */
 static void test_records(void **state)
 {
 	const char *dir = *state;
-	size_t len, off, nsample = 0;
+	size_t len, off, nsample = 0, nmmap = 0;
 	char *buf = write_and_read(dir, &len);
 	struct file_header h;
 	static const uint32_t want[] = {
-		PERF_RECORD_COMM, PERF_RECORD_COMM, PERF_RECORD_MMAP,
+		PERF_RECORD_COMM, PERF_RECORD_COMM, PERF_RECORD_COMM,
+		PERF_RECORD_MMAP, PERF_RECORD_MMAP,
 		PERF_RECORD_SAMPLE, PERF_RECORD_SAMPLE, PERF_RECORD_SAMPLE,
+		PERF_RECORD_SAMPLE,
 	};
+	static const size_t order[] = { 1, 0, 2, 3 };
 	size_t i = 0;
 
 	memcpy(&h, buf, sizeof(h));
@@ -99,7 +130,7 @@ static void test_records(void **state)
 		struct perf_event_header eh;
 
 		memcpy(&eh, buf + off, sizeof(eh));
-		assert_true(i < 6);
+		assert_true(i < 9);
 		assert_int_equal(eh.type, want[i]);
 		assert_int_equal(eh.size % 8, 0);
 		if (eh.type == PERF_RECORD_SAMPLE) {
@@ -108,24 +139,17 @@ static void test_records(void **state)
 			/* ip, pid|tid, time, addr, period, nr */
 			memcpy(f, buf + off + sizeof(eh), sizeof(f));
 			assert_int_equal(eh.misc, PERF_RECORD_MISC_KERNEL);
-			assert_int_equal(f[4], samples[nsample].weight);
-			assert_int_equal(f[5], samples[nsample].nr_ips + 1);
+			assert_int_equal(f[4], samples[order[nsample]].weight);
+			assert_int_equal(f[5], samples[order[nsample]].nr_ips + 1);
+			assert_int_equal(f[2], nsample + 1);	/* time */
 			nsample++;
 		}
-		if (eh.type == PERF_RECORD_MMAP) {
-			uint64_t f[3];
-
-			memcpy(f, buf + off + sizeof(eh) + 8, sizeof(f));
-			assert_int_equal(f[0], TEXT_START);
-			assert_int_equal(f[1], TEXT_END - TEXT_START);
-			assert_int_equal(f[2], TEXT_START);
-			assert_string_equal(buf + off + sizeof(eh) + 32,
-					    "[kernel.kallsyms]_text");
-		}
+		if (eh.type == PERF_RECORD_MMAP)
+			check_mmap(buf + off, nmmap++);
 		off += eh.size;
 	}
 	assert_int_equal(off, h.data.offset + h.data.size);
-	assert_int_equal(i, 6);
+	assert_int_equal(i, 9);
 	free(buf);
 }
 
@@ -133,9 +157,14 @@ static void test_invalid_args(void **state)
 {
 	const struct pd_sample bad = { 1, 1, "x", 1, 1, 0, 2, NULL };
 
-	assert_int_equal(perfdata_write_range("x", &bad, 1, TEXT_START, TEXT_END), -EINVAL);
-	assert_int_equal(perfdata_write_range("x", NULL, 1, TEXT_START, TEXT_END), -EINVAL);
-	assert_int_equal(perfdata_write_range("x", samples, 1, TEXT_END, TEXT_START), -EINVAL);
+	const struct pd_kernel_layout reversed = { TEXT_END, TEXT_START, 0, NULL };
+	const struct pd_kernel_layout no_mod_array = { TEXT_START, TEXT_END, 1, NULL };
+
+	assert_int_equal(perfdata_write_layout("x", &bad, 1, &layout), -EINVAL);
+	assert_int_equal(perfdata_write_layout("x", NULL, 1, &layout), -EINVAL);
+	assert_int_equal(perfdata_write_layout("x", samples, 1, &reversed), -EINVAL);
+	assert_int_equal(perfdata_write_layout("x", samples, 1, &no_mod_array), -EINVAL);
+	assert_int_equal(perfdata_write_layout("x", samples, 1, NULL), -EINVAL);
 	assert_int_equal(count_entries(*state), 0);
 }
 
@@ -147,12 +176,11 @@ static void test_unwritable_paths(void **state)
 	assert_true(asprintf(&path, "%s/is-a-dir", dir) > 0);
 	assert_int_equal(mkdir(path, 0755), 0);
 	/* Temp file written, rename refused: the temp must go. */
-	assert_int_equal(perfdata_write_range(path, samples, NR_SAMPLES,
-					      TEXT_START, TEXT_END), -EISDIR);
+	assert_int_equal(perfdata_write_layout(path, samples, NR_SAMPLES, &layout), -EISDIR);
 	assert_int_equal(count_entries(dir), 1);
 	free(path);
-	assert_int_equal(perfdata_write_range("/nonexistent-dir/perf.data", samples,
-					      NR_SAMPLES, TEXT_START, TEXT_END), -ENOENT);
+	assert_int_equal(perfdata_write_layout("/nonexistent-dir/perf.data", samples,
+					       NR_SAMPLES, &no_modules), -ENOENT);
 }
 
 /*
@@ -177,8 +205,7 @@ static void test_short_write_keeps_old_file(void **state)
 		signal(SIGXFSZ, SIG_IGN);	/* get EFBIG, not a signal */
 		if (setrlimit(RLIMIT_FSIZE, &rl))
 			_exit(2);
-		_exit(perfdata_write_range(path, samples, NR_SAMPLES, TEXT_START,
-					   TEXT_END) == -EFBIG ? 0 : 1);
+		_exit(perfdata_write_layout(path, samples, NR_SAMPLES, &layout) == -EFBIG ? 0 : 1);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -204,6 +231,57 @@ static void test_atomic_write_mode(void **state)
 	free(path);
 }
 
+/* Layout from synthetic kallsyms + modules: only live, placed modules. */
+static void test_layout_load(void **state)
+{
+	const char *dir = *state;
+	char *ks = write_file_in(dir, "kallsyms", SYNTH_KALLSYMS);
+	char *mods_path = write_file_in(dir, "modules",
+		"kvm_intel 401408 0 - Live 0xffffffffc0100000\n"
+		"kvm 1142784 1 kvm_intel, Live 0xffffffffc0001000 (O)\n"
+		"loading 4096 0 - Loading 0xffffffffc0300000\n"
+		"hidden 4096 0 - Live 0x0000000000000000\n");
+	struct pd_kernel_layout kl;
+
+	assert_int_equal(perfdata_layout_load(&kl, ks, mods_path), 0);
+	assert_int_equal(kl.text_start, 0xffffffff81000000);
+	assert_int_equal(kl.text_end, 0xffffffff81001000);
+	assert_int_equal(kl.nr_modules, 2);
+	assert_string_equal(kl.modules[0].name, "kvm_intel");
+	assert_int_equal(kl.modules[0].start, 0xffffffffc0100000);
+	assert_int_equal(kl.modules[0].size, 401408);
+	assert_string_equal(kl.modules[1].name, "kvm");
+	perfdata_layout_free(&kl);
+	assert_int_equal(kl.nr_modules, 0);
+
+	/* No modules file: a kernel without CONFIG_MODULES. */
+	assert_int_equal(perfdata_layout_load(&kl, ks, "/nonexistent/modules"), 0);
+	assert_int_equal(kl.nr_modules, 0);
+	perfdata_layout_free(&kl);
+	free(ks);
+	free(mods_path);
+}
+
+static void test_layout_errors(void **state)
+{
+	const char *dir = *state;
+	char *ks = write_file_in(dir, "kallsyms", SYNTH_KALLSYMS);
+	char *hidden = write_file_in(dir, "hidden", "0000000000000000 T _text\n"
+						    "0000000000000000 T _etext\n");
+	char *no_etext = write_file_in(dir, "no_etext", "ffffffff81000000 T _text\n");
+	char *bad_mods = write_file_in(dir, "bad_modules", "kvm lots\n");
+	struct pd_kernel_layout kl;
+
+	assert_int_equal(perfdata_layout_load(&kl, hidden, NULL), -EPERM);
+	assert_int_equal(perfdata_layout_load(&kl, no_etext, NULL), -ENOENT);
+	assert_int_equal(perfdata_layout_load(&kl, ks, bad_mods), -EINVAL);
+	assert_int_equal(kl.nr_modules, 0);	/* freed on error */
+	free(ks);
+	free(hidden);
+	free(no_etext);
+	free(bad_mods);
+}
+
 static int setup(void **state)
 {
 	*state = make_temp_dir();
@@ -226,6 +304,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unwritable_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_write_keeps_old_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_write_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_errors, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
