@@ -123,6 +123,24 @@ check_kvmlockstat_faults() {
     fi
 }
 
+# Once per lab run: kvm-dirtylog's errors on a real KVM (see negatives in guest.sh).
+check_negative() {
+    local name=$1 pattern=$2 line
+    line=$(grep "^$name rc=" "$R/negative.txt" 2>/dev/null)
+    if [ -z "$line" ]; then ko "bad input '$name' was not tried"
+    elif echo "$line" | grep -q " rc=0 "; then ko "bad input '$name' exited 0: $line"
+    elif echo "$line" | grep -q -- "$pattern"; then ok "bad input '$name' refused: ${line#* rc=}"
+    else ko "bad input '$name': message lacks '$pattern': $line"
+    fi
+}
+negative_checks() {
+    n=-
+    check_negative vcpus-over-host-limit "allows at most"
+    check_negative memory-over-host "host memory"
+    check_negative size-not-page-multiple "multiple of"
+    check_negative unknown-backing "unknown backing"
+}
+
 [ -d "$R" ] || { echo "FAIL: no results directory $R"; echo "0 passed, 1 failed"; exit 1; }
 vcpus=$(result_vcpus "$R")
 [ -n "$vcpus" ] || { n=-; ko "no kvm-dirtylog results in $R"; }
@@ -132,6 +150,7 @@ run_checks() {
     for c in $CHECKS; do "$c"; done
 }
 
+negative_checks
 for n in $vcpus; do run_checks; done
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

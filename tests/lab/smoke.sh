@@ -1,5 +1,5 @@
 #!/bin/bash
-# smoke.sh (make lab-smoke): the lab on both architectures, stock kernels, small
+# smoke.sh (make lab-smoke): kvm-dirtylog's checks on this host, then the lab on both architectures, stock kernels, small
 # memory, 1 and 2 vCPUs, with kvmlockstat attached, then tests/lab/assert.sh on
 # each result. Skips an architecture only when its qemu cannot be had.
 # Last line: "N passed, N failed, N skipped"; non-zero exit on any failure.
@@ -47,6 +47,11 @@ smoke_arch() {
     tally "$(echo "$out" | tail -n 1)"
 }
 
+# kvm-dirtylog on this host first: its refusals need no VM.
+make -s build/kvm-dirtylog >&2
+out=$(tests/lab/dirtylog-cli.sh build/kvm-dirtylog)
+echo "$out" | sed '$d'
+tally "$(echo "$out" | tail -n 1)"
 for a in $arches; do smoke_arch "$a"; done
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

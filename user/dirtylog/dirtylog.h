@@ -14,7 +14,7 @@
 #include <linux/kvm.h>
 
 #define DL_GUEST_PAGE	4096ULL		/* the guest touches one word per 4 KiB page */
-#define DL_MAX_VCPUS	1024
+#define DL_MAX_VCPUS	4096	/* beyond any KVM_CAP_MAX_VCPUS, so the host's limit is what refuses */
 #define DL_SYS_GPA	0x0ULL		/* code, stack, page tables */
 #define DL_TEST_GPA	(1ULL << 32)	/* default start of the dirty-logged memory */
 #define DL_SYS_SLOT	0
