@@ -93,8 +93,8 @@ share() {
 	[ -n "$got" ] && near "$got" "$want" || { echo "  $1: perf says '${got:-missing}', expected $want"; return 1; }
 }
 
-check "perfdata_gen writes $DATA" "$GEN" "$DATA" "${args[@]}"
-check "no temp file left next to it" test "$(ls "$TMP")" = perf.data
+check "perfdata_gen writes $DATA" "$GEN" -f "$TMP/stacks.folded" "$DATA" "${args[@]}"
+check "no temp file left next to it" test "$(ls "$TMP" | tr '\n' ' ')" = "perf.data stacks.folded "
 
 check "perf report --sort sym reads it cleanly" \
 	run_perf report -i "$DATA" --stdio --sort sym --no-children -g none --percent-limit 0
@@ -126,6 +126,19 @@ for i in 0 1 2; do
 	echo "${TIDS[i]} ${WEIGHTS[i]} ${STACKS[i]}" | sed 's/+0x[0-9a-f]*//g'
 done >"$TMP/script.want"
 check "perf script call chains" diff -u "$TMP/script.want" "$TMP/script.got"
+
+# The folded stacks user/folded.c wrote from the same samples are what
+# perf script's stacks fold to (comm root, outermost first, period summed).
+check "perf script -F comm,tid,period,ip,sym reads it cleanly" \
+	run_perf script -i "$DATA" -F comm,tid,period,ip,sym
+awk 'function flush() { if (comm != "") sum[stack] += period; comm = "" }
+     /^[^\t]/ && NF >= 3 { flush(); period = $NF; comm = $1
+			   for (i = 2; i <= NF - 2; i++) comm = comm "_" $i
+			   stack = comm; next }
+     /^\t/ { split(stack, parts, ";")
+	     stack = parts[1] ";" $NF substr(stack, length(parts[1]) + 1) }
+     END { flush(); for (s in sum) print s, sum[s] }' "$TMP/out" | LC_ALL=C sort >"$TMP/perf.folded"
+check "folded stacks match perf script's" diff -u "$TMP/perf.folded" "$TMP/stacks.folded"
 
 check "perf script -F comm,addr,weight reads it cleanly" \
 	run_perf script -i "$DATA" -F comm,tid,addr,weight

@@ -4,13 +4,14 @@
  * given on the command line, with call chains named by kernel symbols and
  * resolved against this host's /proc/kallsyms.
  *
- *   perfdata_gen [-k KALLSYMS] [-m MODULES] OUT SAMPLE...
+ *   perfdata_gen [-k KALLSYMS] [-m MODULES] [-f FOLDED] OUT SAMPLE...
  *   SAMPLE = pid,tid,comm,weight,count,lock_addr,frame;frame;...
  *   frame  = symbol[+offset] | 0xADDRESS      (innermost first)
  *
  * -k/-m replace /proc/kallsyms and /proc/modules, both for naming frames
  * and for the kernel maps written (perfdata_write_layout), so a test can
- * add modules this kernel does not have.
+ * add modules this kernel does not have. -f also writes the same samples
+ * as folded stacks (folded_write), to compare with what perf makes of OUT.
  *
  * Exit 0 on success; 1 with a message naming the failing step otherwise.
  */
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "folded.h"
 #include "ksyms.h"
 #include "perfdata.h"
 
@@ -98,24 +100,26 @@ static int parse_sample(const struct ksyms *k, char *arg, struct gen_sample *g)
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [-k KALLSYMS] [-m MODULES] OUT [pid,tid,comm,weight,count,lock,frames]...\n", argv0);
+	fprintf(stderr, "usage: %s [-k KALLSYMS] [-m MODULES] [-f FOLDED] OUT [pid,tid,comm,weight,count,lock,frames]...\n", argv0);
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *kallsyms = NULL, *modules = NULL, *out;
+	const char *kallsyms = NULL, *modules = NULL, *folded = NULL, *out;
 	struct pd_kernel_layout kl;
 	struct gen_sample *g;
 	struct pd_sample *s;
 	struct ksyms *k;
 	int i, n, opt, err;
 
-	while ((opt = getopt(argc, argv, "k:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:m:f:")) != -1) {
 		if (opt == 'k')
 			kallsyms = optarg;
 		else if (opt == 'm')
 			modules = optarg;
+		else if (opt == 'f')
+			folded = optarg;
 		else
 			usage(argv[0]);
 	}
@@ -150,6 +154,10 @@ int main(int argc, char **argv)
 	}
 	if (err) {
 		fprintf(stderr, "perfdata_gen: writing %s: %s\n", out, strerror(-err));
+		return 1;
+	}
+	if (folded && (err = folded_write(folded, s, n, k, 0))) {
+		fprintf(stderr, "perfdata_gen: writing %s: %s\n", folded, strerror(-err));
 		return 1;
 	}
 	ksyms_free(k);
