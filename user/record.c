@@ -129,6 +129,87 @@ static json_object *lock_json(const struct lock_rec *l, const struct ksyms *k)
 	return o;
 }
 
+/* Fault counts, latency by type, resolutions and the derived hit rate. */
+static json_object *faults_json(const struct vcpu_rec *c)
+{
+	json_object *o = json_object_new_object(), *x = json_object_new_object();
+	struct wait_stat all = {};
+	double hit = fault_hit_rate(c);
+
+	for (int t = 0; t < NR_FAULT_TYPES; t++) {
+		put(x, fault_type_names[t], stat_json(&c->fault[t]));
+		wait_stat_merge(&all, &c->fault[t]);
+	}
+	put(o, "by_type", x);
+	put(o, "total", stat_json(&all));
+	x = json_object_new_object();
+	for (int p = 0; p < NR_FAULT_PATHS; p++)
+		put(x, fault_path_names[p], u64(c->path[p]));
+	put(o, "paths", x);
+	put(o, "fast_path_hit_rate", hit < 0 ? NULL : json_object_new_double(hit));
+	return o;
+}
+
+/* Durations by mode, only those that were seen. */
+static json_object *timings_json(const struct vm_rec *v)
+{
+	json_object *o = json_object_new_object();
+
+	for (int t = 0; t < NR_VM_TIMINGS; t++) {
+		json_object *x = NULL;
+
+		for (int m = 0; m < NR_MODES; m++) {
+			if (!v->timing[t][m].count)
+				continue;
+			if (!x)
+				x = json_object_new_object();
+			put(x, mode_names[m], stat_json(&v->timing[t][m]));
+		}
+		if (x)
+			put(o, vm_timing_names[t], x);
+	}
+	return o;
+}
+
+static json_object *hold_json(const struct vm_rec *v)
+{
+	json_object *o = json_object_new_object();
+	const char *src = "";
+
+	for (int m = 0; m <= MODE_SPIN; m++) {
+		struct wait_stat h;
+
+		src = vm_hold(v, m, &h);
+		put(o, mode_names[m], stat_json(&h));
+	}
+	put(o, "source", json_object_new_string(src));
+	return o;
+}
+
+static json_object *vcpus_json(const struct vm_rec *v)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < v->nr_vcpu_recs; i++) {
+		json_object *o = json_object_new_object();
+
+		put(o, "tid", u64(v->vcpus[i].tid));
+		put(o, "vcpu_id", json_object_new_int(v->vcpus[i].vcpu_id));
+		put(o, "faults", faults_json(&v->vcpus[i]));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static bool any_timing(const struct vm_rec *v)
+{
+	for (int t = 0; t < NR_VM_TIMINGS; t++)
+		for (int m = 0; m < NR_MODES; m++)
+			if (v->timing[t][m].count)
+				return true;
+	return false;
+}
+
 static json_object *vm_json(const struct run *r, const struct vm_rec *v)
 {
 	json_object *o = json_object_new_object();
@@ -141,6 +222,29 @@ static json_object *vm_json(const struct run *r, const struct vm_rec *v)
 	put(o, "mmu_lock", v->mmu_lock ? hex(v->mmu_lock) : NULL);
 	put(o, "nr_vcpus", json_object_new_int(v->nr_vcpus));
 	put(o, "contention", modes_json(l ? l->mode : none));
+	if (v->nr_vcpu_recs || any_timing(v)) {
+		struct vcpu_rec all;
+
+		vm_fault_totals(v, &all);
+		put(o, "faults", faults_json(&all));
+		put(o, "hold", hold_json(v));
+		put(o, "timings", timings_json(v));
+		put(o, "vcpus", vcpus_json(v));
+	}
+	return o;
+}
+
+/* Which backend gave each metric; null for a metric not measured. */
+static json_object *backends_json(const struct run *r)
+{
+	json_object *o = json_object_new_object();
+
+	put(o, "lock_contention", json_object_new_string(r->backend));
+	for (int m = 0; m < NR_FAULT_METRICS; m++)
+		put(o, fault_metric_names[m], r->metric_backend[m][0] ?
+		    json_object_new_string(r->metric_backend[m]) : NULL);
+	put(o, "mmu_lock_hold_source", r->hold_source[0] ?
+	    json_object_new_string(r->hold_source) : NULL);
 	return o;
 }
 
@@ -175,6 +279,7 @@ static json_object *run_json(const struct run *r, const struct ksyms *k)
 		json_object_array_add(x, m);
 	}
 	put(o, "missing", x);
+	put(o, "backends", backends_json(r));
 	x = json_object_new_object();
 	for (int d = 0; d < NR_DROPS; d++)
 		put(x, drop_names[d], u64(r->drops[d]));
@@ -424,6 +529,78 @@ static void read_lock(struct rd *c, json_object *o, const char *path, void *arg)
 	each(c, o, path, "stacks", false, read_stack, l);
 }
 
+/* A "faults" object into c; hit rate and totals are derived, not read. */
+static void read_faults(struct rd *c, json_object *o, const char *path, struct vcpu_rec *vc)
+{
+	json_object *f = field(c, o, path, "faults", json_type_object, false), *x;
+	char sub[224];
+
+	if (!f)
+		return;
+	snprintf(sub, sizeof(sub), "%s.faults.by_type", path);
+	x = field(c, f, sub, "by_type", json_type_object, true);
+	for (int t = 0; x && t < NR_FAULT_TYPES; t++) {
+		json_object *s = field(c, x, sub, fault_type_names[t], json_type_object, false);
+		char st[256];
+
+		snprintf(st, sizeof(st), "%s.%s", sub, fault_type_names[t]);
+		if (s)
+			read_stat(c, s, st, &vc->fault[t]);
+	}
+	snprintf(sub, sizeof(sub), "%s.faults.paths", path);
+	x = field(c, f, sub, "paths", json_type_object, false);
+	for (int p = 0; x && p < NR_FAULT_PATHS; p++)
+		vc->path[p] = get_u64(c, x, sub, fault_path_names[p], false);
+}
+
+static void read_vcpu(struct rd *c, json_object *o, const char *path, void *arg)
+{
+	json_object *id = field(c, o, path, "vcpu_id", json_type_int, true);
+	struct vcpu_rec *vc = vm_vcpu(arg, get_u64(c, o, path, "tid", true),
+				      id ? json_object_get_int(id) : -1);
+
+	if (!vc) {
+		fail(c, path, "out of memory");
+		return;
+	}
+	read_faults(c, o, path, vc);
+}
+
+static void read_timings(struct rd *c, json_object *o, const char *path, struct vm_rec *v)
+{
+	json_object *x = field(c, o, path, "timings", json_type_object, false);
+
+	if (!x)
+		return;
+	json_object_object_foreach(x, name, modes) {
+		int t = name_index(vm_timing_names, NR_VM_TIMINGS, name);
+		char sub[256];
+
+		snprintf(sub, sizeof(sub), "%s.timings.%s", path, name);
+		if (t < 0 || !json_object_is_type(modes, json_type_object)) {
+			fail(c, sub, t < 0 ? "unknown timing" : "expected an object");
+			return;
+		}
+		json_object_object_foreach(modes, mname, stat) {
+			int m = mode_from_name(mname);
+			char st[288];
+
+			snprintf(st, sizeof(st), "%s.%s", sub, mname);
+			if (m < 0 || !json_object_is_type(stat, json_type_object)) {
+				fail(c, st, m < 0 ? "unknown mode" : "expected an object");
+				return;
+			}
+			read_stat(c, stat, st, &v->timing[t][m]);
+		}
+	}
+}
+
+static void read_vm_faults(struct rd *c, json_object *o, const char *path, struct vm_rec *v)
+{
+	read_timings(c, o, path, v);
+	each(c, o, path, "vcpus", false, read_vcpu, v);
+}
+
 static void read_vm(struct rd *c, json_object *o, const char *path, void *arg)
 {
 	struct run *r = arg;
@@ -438,6 +615,7 @@ static void read_vm(struct rd *c, json_object *o, const char *path, void *arg)
 	get_str(c, o, path, "comm", v->comm, sizeof(v->comm), false);
 	n = field(c, o, path, "nr_vcpus", json_type_int, false);
 	v->nr_vcpus = n ? json_object_get_int(n) : -1;
+	read_vm_faults(c, o, path, v);
 }
 
 static void read_missing(struct rd *c, json_object *o, const char *path, void *arg)
@@ -481,6 +659,19 @@ static void read_header(struct rd *c, json_object *root, struct run *r)
 			r->drops[d] = json_object_get_uint64(x);
 }
 
+static void read_backends(struct rd *c, json_object *root, struct run *r)
+{
+	json_object *b = field(c, root, "", "backends", json_type_object, false);
+
+	if (!b)
+		return;
+	for (int m = 0; m < NR_FAULT_METRICS; m++)
+		get_str(c, b, "backends", fault_metric_names[m], r->metric_backend[m],
+			sizeof(r->metric_backend[m]), false);
+	get_str(c, b, "backends", "mmu_lock_hold_source", r->hold_source,
+		sizeof(r->hold_source), false);
+}
+
 static int read_root(struct rd *c, json_object *root, struct run *r)
 {
 	if (!json_object_is_type(root, json_type_object))
@@ -490,6 +681,7 @@ static int read_root(struct rd *c, json_object *root, struct run *r)
 		return fail(c, "schema", "\"%s\" is not %s", r->schema, RUN_SCHEMA);
 	read_header(c, root, r);
 	each(c, root, "", "missing", false, read_missing, r);
+	read_backends(c, root, r);
 	each(c, root, "", "locks", true, read_lock, r);
 	each(c, root, "", "vms", true, read_vm, r);
 	return c->failed ? -EINVAL : 0;

@@ -85,6 +85,108 @@ static void other_locks(FILE *f, const struct run *r, int top)
 	free(v);
 }
 
+/* ---- fault family ---- */
+
+static void fault_header(FILE *f)
+{
+	fprintf(f, "    %-5s %-8s %9s %7s %9s %6s %6s %9s %9s %9s %9s %9s\n", "VCPU", "TID", "FAULTS",
+		"TRANSL", "PERM", "ACCESS", "OTHER", "MEAN", "P50", "P99", "MAX", "FAST-PATH");
+}
+
+/* One row of fault figures; latency columns only when latency was measured. */
+static void fault_row(FILE *f, const char *who, const char *tid, const struct vcpu_rec *c,
+		      bool latency)
+{
+	struct wait_stat all = {};
+	char mean[16] = "-", p50[16] = "-", p99[16] = "-", max[16] = "-", hit[16] = "-";
+	double rate = fault_hit_rate(c);
+
+	for (int t = 0; t < NR_FAULT_TYPES; t++)
+		wait_stat_merge(&all, &c->fault[t]);
+	if (latency && all.count) {
+		fmt_ns(mean, sizeof(mean), wait_stat_mean(&all));
+		fmt_ns(p50, sizeof(p50), wait_stat_percentile(&all, 50));
+		fmt_ns(p99, sizeof(p99), wait_stat_percentile(&all, 99));
+		fmt_ns(max, sizeof(max), all.max_ns);
+	}
+	if (rate >= 0)
+		snprintf(hit, sizeof(hit), "%.1f%%", rate * 100);
+	fprintf(f, "    %-5s %-8s %9llu %7llu %9llu %6llu %6llu %9s %9s %9s %9s %9s\n", who, tid,
+		(unsigned long long)all.count,
+		(unsigned long long)c->fault[FAULT_TRANSLATION].count,
+		(unsigned long long)c->fault[FAULT_PERMISSION].count,
+		(unsigned long long)c->fault[FAULT_ACCESS].count,
+		(unsigned long long)c->fault[FAULT_OTHER].count, mean, p50, p99, max, hit);
+}
+
+static void vcpu_rows(FILE *f, const struct vm_rec *v, bool latency)
+{
+	for (size_t i = 0; i < v->nr_vcpu_recs; i++) {
+		char id[16], tid[16];
+
+		snprintf(id, sizeof(id), "%d", v->vcpus[i].vcpu_id);
+		snprintf(tid, sizeof(tid), "%u", v->vcpus[i].tid);
+		fault_row(f, v->vcpus[i].vcpu_id < 0 ? "?" : id, tid, &v->vcpus[i], latency);
+	}
+}
+
+/* mmu_lock hold per mode, and the dirty-log side's durations. */
+static void vm_hold_rows(FILE *f, const struct vm_rec *v)
+{
+	static const int dirty_log[] = { VT_GET_DIRTY_LOG, VT_CLEAR_DIRTY_LOG, VT_WRPROT };
+	const char *src = "";
+	bool any = false;
+
+	for (int m = 0; m <= MODE_SPIN; m++) {
+		struct wait_stat h;
+
+		src = vm_hold(v, m, &h);
+		if (!h.count)
+			continue;
+		if (!any)
+			fprintf(f, "    mmu_lock hold (%s):\n      %-6s %9s %11s %10s %10s %10s\n",
+				!strcmp(src, "lock_functions") ? "lock to unlock" :
+				"critical sections run under the lock", "MODE", "HOLDS", "HELD_TOTAL",
+				"MEAN", "P99", "MAX");
+		fputs("      ", f);
+		stat_cols(f, mode_names[m], &h);
+		any = true;
+	}
+	for (size_t i = 0; i < sizeof(dirty_log) / sizeof(dirty_log[0]); i++) {
+		struct wait_stat all;
+
+		wait_stat_sum_modes(&all, v->timing[dirty_log[i]]);
+		if (!all.count)
+			continue;
+		fprintf(f, "    %-16s", vm_timing_names[dirty_log[i]]);
+		stat_cols(f, "", &all);
+	}
+}
+
+/* r says which backends measured what (the whole run's, also for an interval's v). */
+static void vm_fault_block(FILE *f, const struct run *r, const struct vm_rec *v, bool per_vcpu)
+{
+	bool latency = r->metric_backend[FM_LATENCY][0];
+	struct vcpu_rec all;
+
+	if (!v->nr_vcpu_recs && !r->metric_backend[FM_FAULTS][0])
+		return;
+	vm_fault_totals(v, &all);
+	fault_header(f);
+	fault_row(f, "all", "-", &all, latency);
+	if (per_vcpu)
+		vcpu_rows(f, v, latency);
+	vm_hold_rows(f, v);
+}
+
+static const struct vm_rec *same_vm(const struct run *r, const struct vm_rec *v)
+{
+	for (size_t i = 0; i < r->nr_vms; i++)
+		if (r->vms[i].pid == v->pid && (r->vms[i].kvm == v->kvm || !r->vms[i].kvm || !v->kvm))
+			return &r->vms[i];
+	return NULL;
+}
+
 void table_interval(FILE *f, const struct run *delta, const struct run *total)
 {
 	char when[16], label[96];
@@ -98,9 +200,13 @@ void table_interval(FILE *f, const struct run *delta, const struct run *total)
 		const struct vm_rec *tv = &total->vms[i];
 		const struct lock_rec *l = tv->mmu_lock ? run_find_lock(delta, tv->mmu_lock) : NULL;
 
+		const struct vm_rec *dv = same_vm(delta, tv);
+
 		fprintf(f, "  VM %s\n", vm_label(label, sizeof(label), tv));
 		stat_header(f, "    ");
 		lock_modes(f, "    ", l);
+		if (dv)
+			vm_fault_block(f, total, dv, false);
 	}
 	if (delta->all_locks)
 		other_locks(f, delta, TOP_LOCKS);
@@ -175,6 +281,7 @@ static void summary_vm(FILE *f, const struct run *r, const struct vm_rec *v)
 		v->nr_vcpus, (unsigned long long)v->mmu_lock);
 	stat_header(f, "    ");
 	lock_modes(f, "    ", l);
+	vm_fault_block(f, r, v, true);
 	if (!l)
 		return;
 	lock_tasks(f, l);
@@ -204,8 +311,9 @@ static void summary_notes(FILE *f, const struct run *r)
 
 void table_summary(FILE *f, const struct run *r)
 {
-	fprintf(f, "\n=== kvmlockstat: %.2f s on %s (%s), lock probes: %s ===\n",
-		r->duration_ns / 1e9, r->hostname, r->kernel, r->backend[0] ? r->backend : "none");
+	fprintf(f, "\n=== kvmlockstat: %.2f s on %s (%s), lock probes: %s, fault probes: %s ===\n",
+		r->duration_ns / 1e9, r->hostname, r->kernel, r->backend[0] ? r->backend : "none",
+		r->metric_backend[FM_FAULTS][0] ? r->metric_backend[FM_FAULTS] : "none");
 	if (r->command[0])
 		fprintf(f, "command: %s (exit status %d)\n", r->command, r->exit_status);
 	if (!r->nr_vms)

@@ -1,0 +1,9 @@
+# Unit tests of the fault family's figures in the run model and JSON record.
+# Built from the core's sources (mk/core.mk): no BPF toolchain, skeleton or root.
+FAULT_UNIT := $(OUT)/tests/test_fault
+UNIT_TESTS += $(FAULT_UNIT)
+
+$(FAULT_UNIT): tests/unit/test_fault.c $(CORE_TEST_SRCS) $(wildcard user/*.h) bpf/kvmlockstat.h
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) -ljson-c -lcmocka -o $@
