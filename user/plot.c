@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include "plot.h"
+
+extern char **environ;
 
 #define PLOT_WIDTH 1100
 #define PLOT_HEIGHT 450
@@ -185,29 +188,33 @@ static int make_outputs(const char *prefix, struct outputs *o)
 	return 0;
 }
 
-/* gnuplot SCRIPT, no shell; 0, -ENOENT if not installed, -EIO if it failed. */
+/*
+ * gnuplot SCRIPT, no shell; 0, -ENOENT if not installed, -EIO if it failed.
+ * posix_spawn rather than fork: the caller may be multi-threaded.
+ */
 static int run_gnuplot(const char *script)
 {
-	int status;
-	pid_t pid = fork();
+	char *argv[] = { "gnuplot", (char *)script, NULL };
+	posix_spawn_file_actions_t fa;
+	int err, status;
+	pid_t pid;
 
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
-		execlp("gnuplot", "gnuplot", script, (char *)NULL);
-		_exit(errno == ENOENT ? 127 : 126);
-	}
+	err = posix_spawn_file_actions_init(&fa);
+	if (err)
+		return -err;
+	/* gnuplot must not wait on our terminal. */
+	err = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+					       O_RDONLY, 0);
+	if (!err)
+		err = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err == ENOENT)
+		fprintf(stderr, "plot: gnuplot not found (apt-get install gnuplot-nox)\n");
+	if (err)
+		return -err;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-		fprintf(stderr, "plot: gnuplot not found (apt-get install gnuplot-nox)\n");
-		return -ENOENT;
-	}
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 

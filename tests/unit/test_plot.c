@@ -141,6 +141,40 @@ static void test_no_gnuplot(void **state)
 	free(prefix);
 }
 
+/* plot_scaling with PATH holding only a fake gnuplot (a shell script). */
+static int plot_with_fake_gnuplot(const char *dir, const char *body)
+{
+	char *bin = path_in(dir, "bin"), *gp, *prefix = path_in(dir, "fake");
+	char *old = strdup(getenv("PATH"));
+	int err;
+
+	assert_int_equal(mkdir(bin, 0755), 0);
+	gp = write_file_in(bin, "gnuplot", body);
+	assert_non_null(gp);
+	assert_int_equal(chmod(gp, 0755), 0);
+	setenv("PATH", bin, 1);
+	err = plot_scaling(prefix, &before, &after);
+	setenv("PATH", old, 1);
+	unlink(gp);
+	rmdir(bin);
+	free(gp);
+	free(bin);
+	free(prefix);
+	free(old);
+	return err;
+}
+
+/* gnuplot failing, or "succeeding" without output: -EIO, no files. */
+static void test_gnuplot_fails(void **state)
+{
+	const char *dir = *state;
+
+	assert_int_equal(plot_with_fake_gnuplot(dir, "#!/bin/sh\nexit 1\n"), -EIO);
+	assert_int_equal(count_entries(dir), 0);
+	assert_int_equal(plot_with_fake_gnuplot(dir, "#!/bin/sh\nexit 0\n"), -EIO);
+	assert_int_equal(count_entries(dir), 0);
+}
+
 static void test_missing_dir(void **state)
 {
 	assert_int_equal(plot_scaling("/nonexistent-dir/scaling", &before, &after), -ENOENT);
@@ -166,6 +200,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_single_series_with_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_gnuplot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gnuplot_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
 	};
 
