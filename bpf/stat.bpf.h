@@ -46,8 +46,14 @@ static __always_inline void atomic_min(__u64 *p, __u64 v)
 
 static __always_inline void wait_stat_add(struct wait_stat *s, __u64 delta)
 {
-	__u32 slot = hist_slot(delta);
+	/*
+	 * 64-bit and opaque to clang: otherwise it bounds the index with a
+	 * 32-bit compare, which the 6.1 verifier does not carry over to the
+	 * 64-bit register ("unbounded min value" on the hist[] access).
+	 */
+	__u64 slot = hist_slot(delta);
 
+	barrier_var(slot);
 	__sync_fetch_and_add(&s->count, 1);
 	__sync_fetch_and_add(&s->total_ns, delta);
 	atomic_max(&s->max_ns, delta);
