@@ -6,6 +6,7 @@
 # fault section kvmlockstat will gain), write one function and list it there.
 set -uo pipefail
 . "$(dirname "$(realpath "$0")")/../../scripts/lab/lablib.sh"
+. "$(dirname "$(realpath "$0")")/faults.sh"
 R=$1
 arch=$(cat "$R/lab-arch" 2>/dev/null || echo unknown)
 pass=0 fail=0 skip=0
@@ -21,7 +22,7 @@ expect_eq() {	# expect_eq WHAT GOT WANT
 GATES="check_run_ok check_dirtylog_json"
 CHECKS="check_pages_dirtied check_wp_faults check_fast_path
         check_kvm_stats check_kvmlockstat_json check_contention_matches_kernel
-        check_contention_seen check_kvmlockstat_faults"
+        check_contention_seen $FAULT_CHECKS"
 
 check_run_ok() {
     expect_eq "kvmlockstat -- kvm-dirtylog exit status" "$(cat "$R/rc-v$n" 2>/dev/null || echo missing)" 0 &&
@@ -110,16 +111,6 @@ check_contention_seen() {
     if [ "$(kls_count "$vm" write)" -gt 0 ]; then
         ok "kvmlockstat saw write-side mmu_lock contention with $n vCPUs: $(kls_count "$vm" write)"
     else ko "kvmlockstat saw no write-side mmu_lock contention with $n vCPUs"
-    fi
-}
-
-# Placeholder for the fault-path family: asserts once kvmlockstat writes "faults".
-check_kvmlockstat_faults() {
-    local j=$R/kvmlockstat-v$n.json
-    [ -f "$j" ] || return 0
-    if jq -e '.faults // (.vms[]? | .faults) // empty' "$j" > /dev/null 2>&1; then
-        ok "kvmlockstat JSON has a faults section"
-    else sk "kvmlockstat JSON has no faults section yet (fault-path family not merged)"
     fi
 }
 
