@@ -96,6 +96,8 @@ negatives() {
     negative memory-over-host -v 1 -b 64G
     negative size-not-page-multiple -b 12345
     negative unknown-backing -s file
+    # A pass that cannot finish in time must end the run, not hang it (TCG: >1 s).
+    negative pass-timeout -v 1 -b 256M -t 1
 }
 
 echo 0 > "$R/.rc"

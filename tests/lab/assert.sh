@@ -130,6 +130,7 @@ negative_checks() {
     check_negative memory-over-host "host memory"
     check_negative size-not-page-multiple "multiple of"
     check_negative unknown-backing "unknown backing"
+    check_negative pass-timeout "timed out"
 }
 
 [ -d "$R" ] || { echo "FAIL: no results directory $R"; echo "0 passed, 1 failed"; exit 1; }

@@ -37,6 +37,7 @@ expect 2 "unknown backing" -s file
 expect 2 "1 GiB aligned" -p 0x40001000
 expect 2 "CPUs given for" -v 2 -c 0
 expect 2 "overflows" -v 4096 -b 4096T
+expect 2 "split evenly" -x 3 -b 4M
 expect 2 "unexpected argument" stray
 
 # What this host's KVM is decides what must happen next.

@@ -18,7 +18,8 @@
 #define DL_SYS_GPA	0x0ULL		/* code, stack, page tables */
 #define DL_TEST_GPA	(1ULL << 32)	/* default start of the dirty-logged memory */
 #define DL_SYS_SLOT	0
-#define DL_TEST_SLOT	1
+#define DL_TEST_SLOT	1		/* test memslots are DL_TEST_SLOT .. + slots - 1 */
+#define DL_MAX_SLOTS	512
 
 enum dl_backing { BACK_ANON, BACK_THP, BACK_HUGETLB, BACK_HUGETLB_2M, BACK_HUGETLB_1G };
 
@@ -29,6 +30,7 @@ struct dl_opts {
 	enum dl_backing backing;
 	bool manual_protect;
 	uint64_t test_gpa;
+	int slots;			/* -x: test memory split into this many memslots */
 	const char *json_path;		/* NULL: text only; "-": JSON on stdout */
 	int pin_cpus[DL_MAX_VCPUS];	/* -c: host CPU per vCPU, -1 = not pinned */
 	int npin;
@@ -71,8 +73,8 @@ struct dl_vm {
 	uint64_t test_size;		/* memslot size: vcpus * bytes_per_vcpu */
 	uint64_t map_size;		/* mapping size, rounded to the backing page */
 	uint64_t test_pages;
-	uint32_t test_flags;		/* current memslot flags */
-	unsigned long *bitmap;
+	uint64_t slot_pages;		/* pages per test memslot */
+	unsigned long *bitmap;		/* one 64-bit aligned bitmap per test memslot */
 	struct dl_vcpu *vcpu;
 };
 

@@ -13,7 +13,7 @@
 
 static const char usage[] =
 "Usage: kvm-dirtylog [-v VCPUS] [-b SIZE] [-i ITERATIONS] [-s BACKING] [-g]\n"
-"                    [-p GPA] [-c CPU,CPU...] [-t SECONDS] [-q] [--json FILE]\n"
+"                    [-x SLOTS] [-p GPA] [-c CPU,CPU...] [-t SECONDS] [-q] [--json FILE]\n"
 "\n"
 "Dirty-logging workload: one thread per vCPU, each writing one word to every\n"
 "4 KiB page of its own slice of a dirty-logged memslot. Pass 0 populates the\n"
@@ -31,6 +31,7 @@ static const char usage[] =
 "                 so KVM_GET_DIRTY_LOG only reads and KVM_CLEAR_DIRTY_LOG\n"
 "                 re-protects (note: dirty_log_perf_test enables it by default\n"
 "                 and its -g turns it off; here -g turns it on)\n"
+"  -x SLOTS       split the test memory into this many memslots (default 1)\n"
 "  -p GPA         guest physical address of the test memory (default 0x100000000)\n"
 "  -c CPUS        pin vCPU threads to these host CPUs, in order (e.g. 0,1)\n"
 "  -t SECONDS     fail a pass that takes longer than this (default 600)\n"
@@ -156,6 +157,10 @@ static int check_opts(const struct dl_opts *o)
 	    o->test_gpa + o->bytes_per_vcpu * o->vcpus < o->test_gpa)
 		return dl_err("-b: %d vCPUs x %llu bytes overflows the guest address space",
 			      o->vcpus, (unsigned long long)o->bytes_per_vcpu);
+	if ((o->bytes_per_vcpu / DL_GUEST_PAGE * (uint64_t)o->vcpus) % (uint64_t)o->slots)
+		return dl_err("-x %d: the %llu test pages do not split evenly into %d memslots",
+			      o->slots, (unsigned long long)(o->bytes_per_vcpu / DL_GUEST_PAGE * o->vcpus),
+			      o->slots);
 	return 0;
 }
 
@@ -169,14 +174,15 @@ int dl_parse_opts(int argc, char **argv, struct dl_opts *o)
 	int c, ret = 0;
 
 	*o = (struct dl_opts){ .vcpus = 1, .bytes_per_vcpu = 64ULL << 20, .iterations = 2,
-			       .backing = BACK_ANON, .test_gpa = DL_TEST_GPA, .timeout_s = 600 };
-	while (!ret && (c = getopt_long(argc, argv, "v:b:i:s:gp:c:t:qh", longopts, NULL)) != -1) {
+			       .backing = BACK_ANON, .test_gpa = DL_TEST_GPA, .slots = 1, .timeout_s = 600 };
+	while (!ret && (c = getopt_long(argc, argv, "v:b:i:s:gx:p:c:t:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v': ret = parse_int("-v", optarg, 1, DL_MAX_VCPUS, &o->vcpus); break;
 		case 'b': ret = parse_size(optarg, &o->bytes_per_vcpu); break;
 		case 'i': ret = parse_int("-i", optarg, 1, 1000000, &o->iterations); break;
 		case 's': ret = parse_backing(optarg, &o->backing); break;
 		case 'g': o->manual_protect = true; break;
+		case 'x': ret = parse_int("-x", optarg, 1, DL_MAX_SLOTS, &o->slots); break;
 		case 'p': ret = parse_u64("-p", optarg, &o->test_gpa); break;
 		case 'c': ret = parse_cpus(optarg, o); break;
 		case 't': ret = parse_int("-t", optarg, 1, 86400, &o->timeout_s); break;

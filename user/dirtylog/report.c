@@ -137,11 +137,12 @@ static void json_write(FILE *f, const struct dl_vm *vm, const struct dl_result *
 
 	fprintf(f, "{\"schema\":\"kvm-dirtylog/1\",\"arch\":\"%s\",\"config\":{\"vcpus\":%d,"
 		"\"bytes_per_vcpu\":%llu,\"pages_per_vcpu\":%llu,\"page_size\":%llu,"
-		"\"iterations\":%d,\"backing\":\"%s\",\"manual_protect\":%s,\"test_gpa\":%llu},",
+		"\"iterations\":%d,\"backing\":\"%s\",\"manual_protect\":%s,\"test_gpa\":%llu,"
+		"\"memslots\":%d},",
 		dl_guest_arch, o->vcpus, (unsigned long long)o->bytes_per_vcpu,
 		(unsigned long long)(o->bytes_per_vcpu / DL_GUEST_PAGE),
 		(unsigned long long)DL_GUEST_PAGE, o->iterations, dl_backing_name(o->backing),
-		o->manual_protect ? "true" : "false", (unsigned long long)o->test_gpa);
+		o->manual_protect ? "true" : "false", (unsigned long long)o->test_gpa, o->slots);
 	fprintf(f, "\"pid\":%d,\"populate\":", (int)getpid());
 	json_iter(f, r, 0, o->vcpus);
 	fprintf(f, ",\"enable_dirty_log_ns\":%llu,\"disable_dirty_log_ns\":%llu,\"iterations\":[",

@@ -107,6 +107,11 @@ static int check_limits(struct dl_vm *vm)
 		max = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (max > 0 && o->vcpus > max)
 		return dl_err("-v %d: this host's KVM allows at most %d vCPUs per VM", o->vcpus, max);
+	int nslots = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+
+	if (nslots > 0 && o->slots + 1 > nslots)
+		return dl_err("-x %d: this host's KVM has %d memslots per VM, one is the guest's code",
+			      o->slots, nslots);
 	if (end > max_gpa)
 		return dl_err("test memory [0x%llx, 0x%llx) is beyond the guest physical address "
 			      "limit 0x%llx: use a smaller -b/-v or a lower -p",
@@ -141,6 +146,28 @@ static int set_region(struct dl_vm *vm, uint32_t slot, uint32_t flags, uint64_t 
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r))
 		return dl_err("KVM_SET_USER_MEMORY_REGION(slot %u, 0x%llx+0x%llx): %s", slot,
 			      (unsigned long long)gpa, (unsigned long long)size, strerror(errno));
+	return 0;
+}
+
+static uint64_t slot_words(const struct dl_vm *vm)
+{
+	return round_up(vm->slot_pages, 64) / 64;
+}
+
+static void *slot_bitmap(const struct dl_vm *vm, int k)
+{
+	return (uint64_t *)vm->bitmap + (uint64_t)k * slot_words(vm);
+}
+
+/* (Re)declares every test memslot with these flags: KVM_MEM_LOG_DIRTY_PAGES or 0. */
+static int set_test_regions(struct dl_vm *vm, uint32_t flags)
+{
+	uint64_t bytes = vm->slot_pages * DL_GUEST_PAGE;
+
+	for (int k = 0; k < vm->o->slots; k++)
+		if (set_region(vm, DL_TEST_SLOT + (uint32_t)k, flags, vm->o->test_gpa + k * bytes,
+			       bytes, (char *)vm->test_mem + k * bytes))
+			return -1;
 	return 0;
 }
 
@@ -227,6 +254,7 @@ static int map_test_memory(struct dl_vm *vm)
 			      dl_backing_name(o->backing));
 	vm->test_size = o->bytes_per_vcpu * (uint64_t)o->vcpus;
 	vm->test_pages = vm->test_size / DL_GUEST_PAGE;
+	vm->slot_pages = vm->test_pages / (uint64_t)o->slots;
 	vm->map_size = round_up(vm->test_size, page);
 	if (check_host_memory(vm, page))
 		return -1;
@@ -245,7 +273,7 @@ static int map_test_memory(struct dl_vm *vm)
 	if (o->backing == BACK_THP && madvise(vm->test_mem, vm->map_size, MADV_HUGEPAGE))
 		return dl_err("madvise(MADV_HUGEPAGE): %s (THP disabled in this kernel?)",
 			      strerror(errno));
-	return set_region(vm, DL_TEST_SLOT, 0, o->test_gpa, vm->test_size, vm->test_mem);
+	return set_test_regions(vm, 0);
 }
 
 static int map_sys_memory(struct dl_vm *vm)
@@ -311,7 +339,7 @@ int dl_vm_create(struct dl_vm *vm, const struct dl_opts *o)
 		return -1;
 	if (create_vcpus(vm) || guest_vm_finalize(vm))
 		return -1;
-	vm->bitmap = calloc(round_up(vm->test_pages, 64) / 64, sizeof(uint64_t));
+	vm->bitmap = calloc(slot_words(vm) * (uint64_t)o->slots, sizeof(uint64_t));
 	if (!vm->bitmap)
 		return dl_err("out of memory");
 	return 0;
@@ -345,21 +373,20 @@ void dl_vm_destroy(struct dl_vm *vm)
 
 int dl_set_logging(struct dl_vm *vm, bool on)
 {
-	uint32_t flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0;
-
-	if (set_region(vm, DL_TEST_SLOT, flags, vm->o->test_gpa, vm->test_size, vm->test_mem))
-		return -1;
-	vm->test_flags = flags;
-	return 0;
+	return set_test_regions(vm, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
 }
 
 int dl_get_log(struct dl_vm *vm, uint64_t *ndirty)
 {
-	struct kvm_dirty_log log = { .slot = DL_TEST_SLOT, .dirty_bitmap = vm->bitmap };
-	uint64_t n = 0, words = round_up(vm->test_pages, 64) / 64;
+	uint64_t n = 0, words = slot_words(vm) * (uint64_t)vm->o->slots;
 
-	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log))
-		return dl_err("KVM_GET_DIRTY_LOG: %s", strerror(errno));
+	for (int k = 0; k < vm->o->slots; k++) {
+		struct kvm_dirty_log log = { .slot = DL_TEST_SLOT + (uint32_t)k,
+					     .dirty_bitmap = slot_bitmap(vm, k) };
+
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log))
+			return dl_err("KVM_GET_DIRTY_LOG(slot %u): %s", log.slot, strerror(errno));
+	}
 	for (uint64_t i = 0; i < words; i++)
 		n += (uint64_t)__builtin_popcountll(((uint64_t *)vm->bitmap)[i]);
 	*ndirty = n;
@@ -369,12 +396,15 @@ int dl_get_log(struct dl_vm *vm, uint64_t *ndirty)
 /* Re-protects exactly the pages the last KVM_GET_DIRTY_LOG reported. */
 int dl_clear_log(struct dl_vm *vm)
 {
-	struct kvm_clear_dirty_log clr = { .slot = DL_TEST_SLOT, .first_page = 0,
-					   .num_pages = (uint32_t)vm->test_pages,
-					   .dirty_bitmap = vm->bitmap };
+	for (int k = 0; k < vm->o->slots; k++) {
+		struct kvm_clear_dirty_log clr = { .slot = DL_TEST_SLOT + (uint32_t)k,
+						   .first_page = 0,
+						   .num_pages = (uint32_t)vm->slot_pages,
+						   .dirty_bitmap = slot_bitmap(vm, k) };
 
-	if (ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &clr))
-		return dl_err("KVM_CLEAR_DIRTY_LOG: %s", strerror(errno));
+		if (ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &clr))
+			return dl_err("KVM_CLEAR_DIRTY_LOG(slot %u): %s", clr.slot, strerror(errno));
+	}
 	return 0;
 }
 
