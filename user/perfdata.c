@@ -79,6 +79,7 @@ struct pd_sample_id {
 
 /* What the feature sections say about this host, gathered once. */
 struct pd_env {
+	struct utsname uts;		/* "unknown" fields if uname failed */
 	uint8_t kernel_build_id[20];
 	uint8_t kernel_build_id_size;	/* 0: unknown, no BUILD_ID section */
 };
@@ -389,24 +390,19 @@ static void feat_build_id(struct wbuf *b, const struct pd_env *env)
 
 static void feat_hostname(struct wbuf *b, const struct pd_env *env)
 {
-	struct utsname u;
-
-	wb_header_str(b, uname(&u) ? "unknown" : u.nodename);
+	wb_header_str(b, env->uts.nodename);
 }
 
 static void feat_osrelease(struct wbuf *b, const struct pd_env *env)
 {
-	struct utsname u;
-
-	wb_header_str(b, uname(&u) ? "unknown" : u.release);
+	wb_header_str(b, env->uts.release);
 }
 
-/* perf script needs the arch to pick its objdump/register tables. */
+/* perf picks register names, objdump and call-chain quirks by arch; some
+ * perf script versions refuse a file without it. */
 static void feat_arch(struct wbuf *b, const struct pd_env *env)
 {
-	struct utsname u;
-
-	wb_header_str(b, uname(&u) ? "unknown" : u.machine);
+	wb_header_str(b, env->uts.machine);
 }
 
 static void feat_nrcpus(struct wbuf *b, const struct pd_env *env)
@@ -529,8 +525,8 @@ static size_t find_build_id(const uint8_t *p, size_t len, uint8_t *out, size_t m
 	return 0;
 }
 
-/* No build-id is not an error: perf then trusts /proc/kallsyms, as
- * perf record does when it cannot read one either. */
+/* Host facts for the feature sections. No build-id is not an error: perf
+ * then trusts /proc/kallsyms, as when perf record cannot read one either. */
 static void load_env(struct pd_env *env)
 {
 	uint8_t notes[4096];
@@ -538,6 +534,11 @@ static void load_env(struct pd_env *env)
 	FILE *f = fopen("/sys/kernel/notes", "re");
 
 	memset(env, 0, sizeof(*env));
+	if (uname(&env->uts)) {
+		strcpy(env->uts.nodename, "unknown");
+		strcpy(env->uts.release, "unknown");
+		strcpy(env->uts.machine, "unknown");
+	}
 	if (f) {
 		len = fread(notes, 1, sizeof(notes), f);
 		fclose(f);
