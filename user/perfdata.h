@@ -22,7 +22,11 @@ struct pd_sample {
  *   period = weight (so perf's percentages are wait-time shares),
  *   ip = ips[0], callchain = PERF_CONTEXT_KERNEL + ips,
  *   addr = lock_addr (perf script -F addr), weight = count (-F weight).
- * ips must hold exactly nr_ips addresses (no zero padding).
+ * ips must hold exactly nr_ips addresses (no zero padding). Samples keep
+ * their order, except that the first one starting in core kernel text is
+ * moved to the front: perf can name module frames only after it has
+ * loaded the core kernel's symbols. Loaded modules (/proc/modules) get
+ * their own maps, as perf record writes them.
  * Kernel symbols resolve through /proc/kallsyms at report time on this
  * host; _text/_etext are read from it now, which needs root (or
  * kptr_restrict=0): -EPERM otherwise. The kernel's build-id (from
