@@ -40,8 +40,11 @@ enum {
 	PD_FEAT_BUILD_ID = 2,
 	PD_FEAT_HOSTNAME = 3,
 	PD_FEAT_OSRELEASE = 4,
+	PD_FEAT_VERSION = 5,
 	PD_FEAT_ARCH = 6,
 	PD_FEAT_NRCPUS = 7,
+	PD_FEAT_CPUDESC = 8,
+	PD_FEAT_CPUID = 9,
 	PD_FEAT_CMDLINE = 11,
 	PD_FEAT_EVENT_DESC = 12,
 	PD_FEAT_BITS = 256,
@@ -80,6 +83,7 @@ struct pd_sample_id {
 /* What the feature sections say about this host, gathered once. */
 struct pd_env {
 	struct utsname uts;		/* "unknown" fields if uname failed */
+	char cpudesc[128], cpuid[128];	/* "unknown" if not found */
 	uint8_t kernel_build_id[20];
 	uint8_t kernel_build_id_size;	/* 0: unknown, no BUILD_ID section */
 };
@@ -398,6 +402,30 @@ static void feat_osrelease(struct wbuf *b, const struct pd_env *env)
 	wb_header_str(b, env->uts.release);
 }
 
+/* Who wrote the file, where perf puts its own version. */
+static void feat_version(struct wbuf *b, const struct pd_env *env)
+{
+#ifdef KVMLOCKSTAT_VERSION
+	wb_header_str(b, "kvmlockstat " KVMLOCKSTAT_VERSION);
+#else
+	wb_header_str(b, "kvmlockstat");
+#endif
+}
+
+/*
+ * perf's header readers take VERSION, CPUDESC and CPUID for granted in
+ * places: perf 6.1's "perf data convert --to-json" dereferences all three.
+ */
+static void feat_cpudesc(struct wbuf *b, const struct pd_env *env)
+{
+	wb_header_str(b, env->cpudesc);
+}
+
+static void feat_cpuid(struct wbuf *b, const struct pd_env *env)
+{
+	wb_header_str(b, env->cpuid);
+}
+
 /* perf picks register names, objdump and call-chain quirks by arch; some
  * perf script versions refuse a file without it. */
 static void feat_arch(struct wbuf *b, const struct pd_env *env)
@@ -459,8 +487,11 @@ static const struct {
 	{ PD_FEAT_BUILD_ID, feat_build_id, has_build_id },
 	{ PD_FEAT_HOSTNAME, feat_hostname, NULL },
 	{ PD_FEAT_OSRELEASE, feat_osrelease, NULL },
+	{ PD_FEAT_VERSION, feat_version, NULL },
 	{ PD_FEAT_ARCH, feat_arch, NULL },
 	{ PD_FEAT_NRCPUS, feat_nrcpus, NULL },
+	{ PD_FEAT_CPUDESC, feat_cpudesc, NULL },
+	{ PD_FEAT_CPUID, feat_cpuid, NULL },
 	{ PD_FEAT_CMDLINE, feat_cmdline, NULL },
 	{ PD_FEAT_EVENT_DESC, feat_event_desc, NULL },
 };
@@ -525,6 +556,61 @@ static size_t find_build_id(const uint8_t *p, size_t len, uint8_t *out, size_t m
 	return 0;
 }
 
+/* Value of "key<tabs>: value" in the first CPU's block of /proc/cpuinfo. */
+static int cpuinfo_field(const char *key, char *out, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	char line[512];
+	size_t klen = strlen(key);
+	int found = 0;
+
+	while (f && !found && fgets(line, sizeof(line), f) && line[0] != '\n') {
+		char *colon = strchr(line, ':');
+
+		if (!colon || strncmp(line, key, klen) ||
+		    strspn(line + klen, " \t") != (size_t)(colon - line - klen))
+			continue;
+		colon += strspn(colon + 1, " ") + 1;
+		colon[strcspn(colon, "\n")] = '\0';
+		snprintf(out, len, "%s", colon);
+		found = 1;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* First line of a small file, newline stripped. */
+static int read_line(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int ok = f && fgets(out, (int)len, f);
+
+	if (f)
+		fclose(f);
+	if (ok)
+		out[strcspn(out, "\n")] = '\0';
+	return ok;
+}
+
+/* perf's own formats: x86 "vendor,family,model,stepping", arm64 MIDR. */
+static void load_cpu(struct pd_env *env)
+{
+	char vendor[64], family[16], model[16], stepping[16];
+
+	if (!cpuinfo_field("model name", env->cpudesc, sizeof(env->cpudesc)))
+		snprintf(env->cpudesc, sizeof(env->cpudesc), "unknown");
+	if (cpuinfo_field("vendor_id", vendor, sizeof(vendor)) &&
+	    cpuinfo_field("cpu family", family, sizeof(family)) &&
+	    cpuinfo_field("model", model, sizeof(model)) &&
+	    cpuinfo_field("stepping", stepping, sizeof(stepping)))
+		snprintf(env->cpuid, sizeof(env->cpuid), "%s,%s,%s,%s",
+			 vendor, family, model, stepping);
+	else if (!read_line("/sys/devices/system/cpu/cpu0/regs/identification/midr_el1",
+			    env->cpuid, sizeof(env->cpuid)))
+		snprintf(env->cpuid, sizeof(env->cpuid), "unknown");
+}
+
 /* Host facts for the feature sections. No build-id is not an error: perf
  * then trusts /proc/kallsyms, as when perf record cannot read one either. */
 static void load_env(struct pd_env *env)
@@ -539,6 +625,7 @@ static void load_env(struct pd_env *env)
 		strcpy(env->uts.release, "unknown");
 		strcpy(env->uts.machine, "unknown");
 	}
+	load_cpu(env);
 	if (f) {
 		len = fread(notes, 1, sizeof(notes), f);
 		fclose(f);

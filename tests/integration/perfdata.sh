@@ -67,13 +67,16 @@ for i in 0 1 2; do
 	args+=("4242,${TIDS[i]},${COMMS[i]},${WEIGHTS[i]},${COUNTS[i]},$LOCK,${STACKS[i]}")
 done
 
+jq_true() { jq -e "$@" >/dev/null; }
 pct() { awk -v w="$1" -v t="$TOTAL" 'BEGIN { printf "%.2f", 100 * w / t }'; }
 near() { awk -v a="$1" -v b="$2" -v tol="$TOL" 'BEGIN { d = a - b; exit !(d <= tol && -d <= tol) }'; }
 
 # Run perf; stdout to $TMP/out, stderr to $TMP/err. Succeeds when perf
-# exits 0 and says nothing on stderr or in warning lines.
+# exits 0 and says nothing on stderr (but its "[ perf ...: ]" progress
+# lines) or in warning lines.
 run_perf() {
 	"$PERF" "$@" >"$TMP/out" 2>"$TMP/err" || { cat "$TMP/err"; return 1; }
+	sed -i '/^\[ perf [a-z ]*: .*\]$/d' "$TMP/err"
 	if [ -s "$TMP/err" ] || grep -qiE 'warning|error|corrupt|unsupported' "$TMP/out"; then
 		cat "$TMP/err"; grep -iE 'warning|error|corrupt|unsupported' "$TMP/out"
 		return 1
@@ -150,6 +153,23 @@ done
 check "header has arch and event" run_perf report -i "$DATA" --header-only
 check "header arch is $(uname -m)" grep -q "^# arch : $(uname -m)\$" "$TMP/out"
 check "header os release" grep -q "^# os release : $(uname -r)\$" "$TMP/out"
+
+# perf's other readers: the JSON converter (it dereferences the CPUDESC,
+# CPUID and VERSION headers unchecked) and perf inject's rewrite.
+check "perf data convert --to-json reads it cleanly" \
+	run_perf data convert -i "$DATA" --to-json "$TMP/perf.json"
+if command -v jq >/dev/null; then
+	check "JSON has every sample" jq_true '.samples | length == 3' "$TMP/perf.json"
+	check "JSON sample names its comm and innermost frame" jq_true --arg s "$WLOCK" \
+		'.samples[0].comm == "CPU 0/KVM" and .samples[0].callchain[0].symbol == $s' \
+		"$TMP/perf.json"
+fi
+rm -f "$TMP/perf.json"
+check "perf inject rewrites it" run_perf inject -i "$DATA" -o "$TMP/injected.data"
+check "perf report of the rewrite" run_perf report -i "$TMP/injected.data" \
+	--stdio --sort sym --no-children -g none --percent-limit 0
+check "self share of $RLOCK after perf inject" share "$RLOCK" "${WEIGHTS[1]}" 1
+rm -f "$TMP/injected.data"
 
 # The kernel's build-id, when it has one, is the running kernel's.
 KBID=$("$PERF" buildid-list -k 2>/dev/null)

@@ -138,11 +138,14 @@ int main(int argc, char **argv)
 	if (!g || !s)
 		return 1;
 	for (i = 0; i < n; i++) {
-		if (parse_sample(k, argv[optind + i], &g[i])) {
+		/* A copy: strtok would cut argv, which perf shows as cmdline. */
+		char *arg = strdup(argv[optind + i]);
+
+		if (!arg || parse_sample(k, arg, &g[i])) {
 			fprintf(stderr, "perfdata_gen: bad sample '%s'\n", argv[optind + i]);
 			return 1;
 		}
-		s[i] = g[i].s;
+		s[i] = g[i].s;	/* comm points into arg: kept to the end */
 	}
 	if (!kallsyms && !modules) {
 		err = perfdata_write(out, s, n);	/* what kvmlockstat calls */

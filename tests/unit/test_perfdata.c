@@ -79,12 +79,14 @@ static void test_header(void **state)
 	assert_true(attr.sample_type & PERF_SAMPLE_CALLCHAIN);
 	assert_true(attr.sample_type & PERF_SAMPLE_PERIOD);
 	assert_int_equal(attr.sample_id_all, 1);
-	/* HOSTNAME OSRELEASE ARCH NRCPUS CMDLINE EVENT_DESC, and BUILD_ID
-	 * when the kernel has one (perfdata.sh checks its value with perf). */
+	/* HOSTNAME OSRELEASE VERSION ARCH NRCPUS CPUDESC CPUID CMDLINE
+	 * EVENT_DESC, and BUILD_ID when the kernel has one (perfdata.sh
+	 * checks its value with perf). */
 	assert_int_equal(h.features[0] & ~(1ULL << 2),
-			 (1 << 3) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 11) | (1 << 12));
+			 (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) |
+			 (1 << 8) | (1 << 9) | (1 << 11) | (1 << 12));
 	/* Feature table right after the data, payloads inside the file. */
-	assert_true(h.data.offset + h.data.size + 6 * 16 <= len);
+	assert_true(h.data.offset + h.data.size + 9 * 16 <= len);
 	free(buf);
 }
 
