@@ -171,6 +171,21 @@ check "perf report of the rewrite" run_perf report -i "$TMP/injected.data" \
 check "self share of $RLOCK after perf inject" share "$RLOCK" "${WEIGHTS[1]}" 1
 rm -f "$TMP/injected.data"
 
+# perf diff of a before and an after file: baseline share and its change.
+diff_test() {
+	local b="$TMP/before.data" a="$TMP/after.data" got want
+	"$GEN" "$b" "1,2,CPU 0/KVM,900000,90,$LOCK,$WLOCK+0x8;$FAULT+0x10" \
+		"1,3,CPU 1/KVM,100000,9,$LOCK,$RLOCK+0x8;$FAULT+0x10" &&
+	"$GEN" "$a" "1,2,CPU 0/KVM,100000,10,$LOCK,$WLOCK+0x8;$FAULT+0x10" \
+		"1,3,CPU 1/KVM,300000,30,$LOCK,$RLOCK+0x8;$FAULT+0x10" || { fail "perf diff inputs"; return; }
+	check "perf diff reads both cleanly" run_perf diff "$b" "$a"
+	got=$(awk -v s="$WLOCK" '!/^#/ && $NF == s { print $1, $2 }' "$TMP/out")
+	want=$(awk 'BEGIN { printf "90.00%% %+.2f%%", 100 * 100000 / 400000 - 90 }')
+	check "perf diff: $WLOCK baseline and delta are $want" test "$got" = "$want"
+	rm -f "$b" "$a"
+}
+diff_test
+
 # The kernel's build-id, when it has one, is the running kernel's.
 KBID=$("$PERF" buildid-list -k 2>/dev/null)
 if [ -n "$KBID" ]; then
