@@ -101,9 +101,9 @@ negatives() {
 }
 
 echo 0 > "$R/.rc"
+load_kvm_modules
 guest_info > "$R/guest-info.txt" 2>&1
 cat "$R/guest-info.txt"
-load_kvm_modules
 [ -c /dev/kvm ] || fail "no /dev/kvm in the lab VM (see dmesg.txt)"
 negatives
 for n in $LAB_VCPUS; do

@@ -124,8 +124,19 @@ check_negative() {
     else ko "bad input '$name': message lacks '$pattern': $line"
     fi
 }
+# The KVM the lab is about: arm64 VHE, x86_64 SVM with the TDP MMU.
+check_kvm_mode() {
+    if [ "$arch" = arm64 ]; then
+        if grep -q "VHE mode initialized" "$R/guest-info.txt"; then ok "guest KVM runs in VHE mode"
+        else ko "guest KVM is not in VHE mode (see guest-info.txt)"; fi
+    elif grep -q "tdp_mmu: Y" "$R/guest-info.txt"; then ok "guest KVM uses the TDP MMU (kvm.tdp_mmu=Y)"
+    else ko "guest KVM does not use the TDP MMU (see guest-info.txt)"
+    fi
+}
+
 negative_checks() {
     n=-
+    check_kvm_mode
     check_negative vcpus-over-host-limit "allows at most"
     check_negative memory-over-host "host memory"
     check_negative size-not-page-multiple "multiple of"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "dirtylog.h"
 
@@ -55,13 +56,19 @@ static void describe_exit(struct dl_vcpu *vc)
 static void run_pass(struct dl_vcpu *vc)
 {
 	uint64_t t0 = dl_now_ns();
+	char why[80];
 	int done = 0;
 
 	while (!done) {
 		if (ioctl(vc->fd, KVM_RUN, NULL) < 0) {
 			if (errno == EINTR && !ctl.abort)
 				continue;
-			vcpu_fail(vc, errno == EINTR ? "pass timed out (-t)" : strerror(errno));
+			if (errno == EINTR)
+				snprintf(why, sizeof(why), "pass timed out after %.1f s (-t %d)",
+					 (double)(dl_now_ns() - t0) / 1e9, vc->vm->o->timeout_s);
+			else
+				snprintf(why, sizeof(why), "KVM_RUN: %s", strerror(errno));
+			vcpu_fail(vc, why);
 			break;
 		}
 		done = guest_exit_is_done(vc);
@@ -113,26 +120,33 @@ static void *vcpu_thread(void *arg)
 	}
 }
 
-/* Waits for every vCPU; past the timeout, kicks them out of KVM_RUN until they return. */
+static void add_ns(struct timespec *t, uint64_t ns)
+{
+	ns += (uint64_t)t->tv_nsec;
+	t->tv_sec += (time_t)(ns / 1000000000ULL);
+	t->tv_nsec = (long)(ns % 1000000000ULL);
+}
+
+/*
+ * Waits for every vCPU; past the timeout, kicks them out of KVM_RUN until they
+ * return. The condition variable runs on CLOCK_MONOTONIC (see start_threads) so
+ * that a wall-clock step cannot fake or hide a timeout.
+ */
 static void wait_pass(struct dl_vm *vm, pthread_t *tids)
 {
 	struct timespec deadline;
 	int n = vm->o->vcpus;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += vm->o->timeout_s;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	add_ns(&deadline, (uint64_t)vm->o->timeout_s * 1000000000ULL);
 	while (ctl.finished < n) {
 		if (pthread_cond_timedwait(&ctl.done, &ctl.lock, &deadline) != ETIMEDOUT)
 			continue;
 		ctl.abort = true;
 		for (int i = 0; i < n; i++)
 			pthread_kill(tids[i], SIGUSR1);
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_nsec += 100000000;
-		if (deadline.tv_nsec >= 1000000000) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000;
-		}
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		add_ns(&deadline, 100000000ULL);
 	}
 }
 
@@ -266,8 +280,13 @@ static int passes(struct dl_vm *vm, pthread_t *tids, struct dl_result *res)
 static int start_threads(struct dl_vm *vm, pthread_t *tids)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };	/* no SA_RESTART */
+	pthread_condattr_t attr;
 
 	sigaction(SIGUSR1, &sa, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&ctl.done, &attr);
+	pthread_condattr_destroy(&attr);
 	for (int i = 0; i < vm->o->vcpus; i++) {
 		int err = pthread_create(&tids[i], NULL, vcpu_thread, &vm->vcpu[i]);
 
