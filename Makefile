@@ -26,11 +26,11 @@ CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -W
 	  -DKVMLOCKSTAT_VERSION='"$(VERSION)"'
 # json-c's headers live in a json-c/ include directory on every Debian arch.
 CFLAGS += -I/usr/include/json-c
-LDLIBS := -lbpf -lelf -lz -ljson-c -lpthread
+LDLIBS := -lbpf -lelf -lz -ljson-c -lpthread -lm
 ifeq ($(STATIC),1)
 LDFLAGS += -static
 # libelf pulls in zstd statically; json-c may want -lm.
-LDLIBS += -lzstd -lm
+LDLIBS += -lzstd
 endif
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -I. -Ibpf \

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include "diff.h"
 #include "live.h"
 
 static const struct subcmd {
@@ -14,6 +15,7 @@ static const struct subcmd {
 } subcmds[] = {
 	{ "live", cmd_live, "trace mmu_lock contention now (the default)" },
 	{ "report", cmd_report, "re-render a recorded run: report RUN.json" },
+	{ "diff", cmd_diff, "before/after tables: diff BEFORE AFTER (records or sweep directories)" },
 };
 
 static void usage(FILE *f)

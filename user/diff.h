@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* kvmlockstat diff: before/after tables from recorded runs. */
+#ifndef DIFF_H
+#define DIFF_H
+
+int cmd_diff(int argc, char **argv);
+
+#endif
