@@ -18,3 +18,15 @@ ALL_TARGETS += $(OUT)/contend
 .PHONY: lab-mmu-lock
 lab-mmu-lock:
 	$(Q)tests/lab/mmu_lock.sh
+
+# libFuzzer target of the record reader (clang, ASan + UBSan); a bounded run in CI.
+FUZZ_SECONDS ?= 60
+$(OUT)/tests/fuzz_record: tests/fuzz/fuzz_record.c user/model.c user/record.c user/atomic_write.c user/ksyms.c $(wildcard user/*.h)
+	@mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-Ibpf -Iuser -I/usr/include/json-c $(filter %.c,$^) -ljson-c -o $@
+
+.PHONY: fuzz
+fuzz: $(OUT)/tests/fuzz_record
+	$(Q)tests/fuzz/run.sh $(OUT) $(FUZZ_SECONDS)

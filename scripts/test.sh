@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/.."
 
-all_suites="unit integration perfdata lab-smoke lab-mmu-lock kernel"
+all_suites="unit integration perfdata fuzz lab-smoke lab-mmu-lock kernel"
 suites=${TEST_SUITES:-$all_suites}
 log=build/test-logs
 tp=0 tf=0 ts=0 broken=()
@@ -21,6 +21,7 @@ suite_cmd() {
     unit) echo "make -s unit" ;;
     integration) echo "make -s integration" ;;
     perfdata) echo "make -s perfdata-integration" ;;
+    fuzz) echo "make -s fuzz" ;;
     lab-smoke) echo "make -s lab-smoke" ;;
     lab-mmu-lock) echo "make -s lab-mmu-lock" ;;
     kernel) echo "make -s kernel-check" ;;
