@@ -525,7 +525,7 @@ static void put_features(struct wbuf *b, struct pd_file_header *h,
 	}
 }
 
-/* ---- file ---- */
+/* ---- host facts ---- */
 
 /* ELF note header, as in /sys/kernel/notes. */
 struct pd_nhdr {
@@ -634,6 +634,8 @@ static void load_env(struct pd_env *env)
 			env->kernel_build_id, sizeof(env->kernel_build_id));
 }
 
+/* ---- file ---- */
+
 static int build_file(struct wbuf *b, const struct pd_sample *s, size_t n,
 		      const struct pd_kernel_layout *kl)
 {
@@ -699,6 +701,8 @@ int perfdata_write_layout(const char *path, const struct pd_sample *samples,
 	free(b.p);
 	return err;
 }
+
+/* ---- kernel layout ---- */
 
 /* _text and _etext from kallsyms; -errno with a message. */
 static int load_text_range(struct pd_kernel_layout *kl, const char *path)
