@@ -4,5 +4,6 @@
 #define DIFF_H
 
 int cmd_diff(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const struct subcmd {
 	{ "live", cmd_live, "trace mmu_lock contention now (the default)" },
 	{ "report", cmd_report, "re-render a recorded run: report RUN.json" },
 	{ "diff", cmd_diff, "before/after tables: diff BEFORE AFTER (records or sweep directories)" },
+	{ "plot", cmd_plot, "scaling chart (SVG + PNG): plot BEFORE [AFTER]" },
 };
 
 static void usage(FILE *f)

@@ -78,7 +78,7 @@ static int count_kvm_fds(uint32_t pid, int *vms, int *vcpus)
 		target[n] = '\0';
 		if (!strcmp(target, "anon_inode:kvm-vm"))
 			(*vms)++;
-		else if (!strncmp(target, "anon_inode:kvm-vcpu", 19))
+		else if (!strncmp(target, "anon_inode:kvm-vcpu:", 20))	/* not kvm-vcpu-stats */
 			(*vcpus)++;
 	}
 	closedir(d);
