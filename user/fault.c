@@ -297,20 +297,41 @@ static void absent_points(int m, const struct ksyms *k, struct fault_bpf *s, cha
 	}
 }
 
+/* The kernel's ENOTSUPP (524), e.g. no BPF trampoline: libc has no text for it. */
+#define ENOTSUPP_KERNEL 524
+
+static const char *refusal(int err, bool at_attach)
+{
+	if (err == -ENOENT && !at_attach)
+		return "no probe point on this kernel";
+	if (err == -ENOTSUPP_KERNEL)
+		return "not supported by this kernel";
+	return strerror(-err);
+}
+
 static void note_try(struct tries *t, int backend, int err)
 {
 	size_t used = strlen(t->text);
 
 	snprintf(t->text + used, sizeof(t->text) - used, "%s%s%s%s refused (%s)",
 		 used ? ", " : "", fault_backend_names[backend], t->prog[0] ? " on " : "", t->prog,
-		 err == -ENOENT && !t->prog[0] ? "no probe point on this kernel" : strerror(-err));
+		 refusal(err, t->prog[0]));
 }
 
-/* One entry in r->missing per metric not covered, and one line on stderr. */
+/*
+ * One entry in r->missing per metric not covered, and one line on stderr.
+ * forced: the backend asked for with --backend, -1 in auto mode.
+ */
 static void report_missing(struct run *r, unsigned int got, const struct tries *t,
-			   const struct ksyms *k, struct fault_bpf *s)
+			   const struct ksyms *k, struct fault_bpf *s, int forced)
 {
-	char line[512] = "", why[256], absent[160];
+	char line[512] = "", why[256], absent[160], general[256];
+
+	if (forced >= 0)
+		snprintf(general, sizeof(general), "needs function probes, --backend %s asked for",
+			 fault_backend_names[forced]);
+	else
+		snprintf(general, sizeof(general), "%s", t->text[0] ? t->text : "KVM not loaded");
 
 	for (int m = 0; m < NR_FAULT_METRICS; m++) {
 		size_t used = strlen(line);
@@ -318,19 +339,20 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 		if (got & M(m))
 			continue;
 		absent[0] = 0;
-		if (s)
+		if (s && forced < 0)
 			absent_points(m, k, s, absent, sizeof(absent));
 		if (absent[0])
 			snprintf(why, sizeof(why), "not in kallsyms (inlined or KVM not loaded): %s",
 				 absent);
 		else
-			snprintf(why, sizeof(why), "%s", t->text[0] ? t->text : "KVM not loaded");
+			snprintf(why, sizeof(why), "%s", general);
 		run_add_missing(r, metric_titles[m], why);
 		snprintf(line + used, sizeof(line) - used, "%s%s", used ? ", " : "", metric_titles[m]);
 	}
 	if (line[0])
 		fprintf(stderr, "kvmlockstat: not measured: %s: %s\n", line,
-			t->text[0] ? t->text : "probe points missing on this kernel (see the summary)");
+			forced >= 0 || t->text[0] ? general :
+			"probe points missing on this kernel (see the summary)");
 }
 
 int fault_attach(struct fault_probes **out, const struct fault_opts *o, struct run *r)
@@ -350,14 +372,18 @@ int fault_attach(struct fault_probes **out, const struct fault_opts *o, struct r
 			break;
 		note_try(&t, b, err);
 	}
-	if (!fp || (err && o->backend >= 0)) {
-		fprintf(stderr, "kvmlockstat: --backend %s: %s%s\n", fault_backend_names[o->backend],
-			fp ? t.text : strerror(ENOMEM), "; -v shows libbpf's log");
+	if (!fp) {
+		ksyms_free(own);
+		return -ENOMEM;
+	}
+	if (err && o->backend >= 0) {
+		fprintf(stderr, "kvmlockstat: --backend %s: %s; -v shows libbpf's log\n",
+			fault_backend_names[o->backend], t.text);
 		free(fp);
 		ksyms_free(own);
-		return fp ? err : -ENOMEM;
+		return err;
 	}
-	report_missing(r, fp->skel ? covered(fp->skel, r) : 0, &t, k, fp->skel);
+	report_missing(r, fp->skel ? covered(fp->skel, r) : 0, &t, k, fp->skel, o->backend);
 	ksyms_free(own);
 	if (!fp->skel)
 		free(fp);
