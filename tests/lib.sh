@@ -13,3 +13,5 @@ finish() {
     echo "${SUITE:-tests}: $passed passed, $failed failed, $skipped skipped"
     [ "$failed" -eq 0 ]
 }
+# jq_true JQ-ARGS...: true when the jq expression holds (jq -e), quietly.
+jq_true() { jq -e "$@" > /dev/null; }

@@ -17,7 +17,6 @@ trap 'rm -rf "$T"' EXIT
 cc -O2 -pthread tests/integration/mmstorm.c -o "$T/mmstorm" || exit 1
 cc -O2 -pthread tests/integration/contend.c -o "$T/contend" || exit 1
 
-jq_true() { jq -e "$@" > /dev/null; }
 
 # expect_error WHAT PATTERN CMD...: CMD must fail (not crash) and say PATTERN.
 expect_error() {

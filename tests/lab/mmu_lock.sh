@@ -12,7 +12,6 @@ cd "$(dirname "$(realpath "$0")")/../.."
 SUITE=lab-mmu-lock
 . tests/lib.sh
 
-jq_true() { jq -e "$@" > /dev/null; }
 
 assert_results() {
     local R=$1 J=$1/mmu_lock.json pid lock ours kernel nested

@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# diff and plot on real records: the lab smoke's arm64 and x86_64 sweeps
+# (kvmlockstat records + kvm-dirtylog reports, one per vCPU count).
+#   tests/integration/diff.sh BUILD_DIR BEFORE_DIR AFTER_DIR
+# Every figure diff prints is recomputed here with jq from the raw files.
+set -uo pipefail
+cd "$(dirname "$(realpath "$0")")/../.."
+SUITE=diff
+. tests/lib.sh
+K=${1:-build}/kvmlockstat
+B=${2:-build/lab/smoke-arm64}
+A=${3:-build/lab/smoke-x86_64}
+T=$(mktemp -d /tmp/kvmlockstat-diff.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+if ! ls "$B"/kvmlockstat-v*.json "$A"/kvmlockstat-v*.json > /dev/null 2>&1; then
+    skip "diff on real records: no lab sweeps in $B and $A (run make lab-smoke first)"
+    finish; exit
+fi
+
+# figure SIDE_DIR VCPUS: "contentions dirty_ms" from the raw files.
+figure() {
+    local dir=$1 n=$2 f c d
+    f=$(grep -l '"kvmlockstat-run/1"' "$dir"/kvmlockstat-v*.json | while read -r x; do
+        jq -e --argjson n "$n" '.vms | max_by(.contention.total.count) | .nr_vcpus == $n' "$x" > /dev/null && echo "$x"; done | head -1)
+    c=$(jq '.vms | max_by(.contention.total.count) | .contention.total.count' "$f")
+    d=$(jq --argjson n "$n" 'select(.config.vcpus == $n) | .summary.dirty_memory_avg_ns / 1e6' "$dir"/dirtylog-v*.json)
+    echo "$c $d"
+}
+
+"$K" diff -f json "$B" "$A" > "$T/diff.json"
+check "diff -f json exits 0" test $? -eq 0
+for n in $(jq -r '.metrics[0].rows[].vcpus' "$T/diff.json"); do
+    read -r cb db <<< "$(figure "$B" "$n")"
+    read -r ca da <<< "$(figure "$A" "$n")"
+    got=$(jq -r --argjson n "$n" '.metrics[] | select(.name == "mmu_lock contentions") | .rows[] | select(.vcpus == $n) | "\(.before) \(.after) \(.change)"' "$T/diff.json")
+    check "$n vCPUs: contentions $cb -> $ca, change $((ca - cb))" test "$got" = "$cb $ca $((ca - cb))"
+    got=$(jq -r --argjson n "$n" '.metrics[] | select(.name == "dirty memory time") | .rows[] | select(.vcpus == $n) | .relative' "$T/diff.json")
+    want=$(jq -n --argjson b "$db" --argjson a "$da" '($a - $b) / $b')
+    check "$n vCPUs: dirty memory time ${db}ms -> ${da}ms, relative $want" \
+        jq_true -n --argjson g "$got" --argjson w "$want" '($g - $w) | fabs < 1e-9'
+done
+"$K" diff "$B" "$A" > "$T/table"
+check "table has the cover letter's layout" grep -q '^| #vCPU |       before |        after |' "$T/table"
+"$K" diff -f csv "$B" "$A" > "$T/csv"
+check "csv has a header and a row per metric and vCPU count" \
+    test "$(head -1 "$T/csv")" = "metric,unit,vcpus,before,after,change,relative_pct"
+
+# Bad inputs: a clear error naming the file, non-zero exit.
+expect_fail() {
+    local what=$1 pat=$2; shift 2
+    if "$@" > "$T/out" 2>&1; then fail "$what: exit 0"
+    elif grep -q -- "$pat" "$T/out"; then pass "$what"
+    else fail "$what: $(head -c 200 "$T/out")"; fi
+}
+expect_fail "missing input" "No such file" "$K" diff "$B" "$T/none"
+echo '{"schema": "kvmlockstat-run/1", "host": {}, "run": {}, "locks": [], "vms": [{"pid": "x"}]}' > "$T/bad.json"
+expect_fail "malformed record names file and field" "bad.json: field 'vms\[0\].pid'" "$K" diff "$T/bad.json" "$B"
+mkdir "$T/dup" && cp "$B"/kvmlockstat-v1.json "$T/dup/a.json" && cp "$B"/kvmlockstat-v1.json "$T/dup/b.json"
+expect_fail "two records of one vCPU count refused" "both have" "$K" diff "$T/dup" "$A"
+mkdir "$T/empty"
+expect_fail "directory without records" "no kvmlockstat record" "$K" diff "$T/empty" "$A"
+expect_fail "one input only" "two inputs" "$K" diff "$B"
+
+"$K" plot -o "$T/scaling" "$B" "$A" 2> "$T/plot.err"
+check "plot writes an SVG" grep -q '<svg' "$T/scaling.svg"
+check "plot writes a PNG" sh -c "head -c 8 '$T/scaling.png' | od -An -tx1 | grep -q '89 50 4e 47'"
+finish
