@@ -17,7 +17,7 @@ fi
 echo "demo: this host has no usable /dev/kvm: running the demo in the x86_64 lab" >&2
 SETUP_LABS=0 scripts/setup.sh
 R=build/lab/demo
-LAB_ARCH=x86_64 LAB_GUEST=tests/lab/guest-mmu-lock.sh LAB_EXTRA_SRCS=tests/integration/contend.c \
+LAB_ARCH=x86_64 LAB_GUEST=tests/lab/guest-mmu-lock.sh \
     LAB_RESULTS=$R scripts/lab/lab.sh
 echo "demo: kvmlockstat's output inside the lab VM:" >&2
 cat "$R/kvmlockstat.out"

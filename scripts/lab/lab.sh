@@ -57,6 +57,9 @@ build() {
         mk=(make ARCH=x86 STATIC=1 OUT=$out)
     fi
     "${mk[@]}" "$out/kvm-dirtylog" >&2 || die "building kvm-dirtylog failed"
+    if [ -n "${LAB_GUEST:-}" ]; then
+        "${mk[@]}" "$out/contend" >&2 || die "building contend failed"
+    fi
     rm -f "$out/kvmlockstat.lab-skip"
     if ! "${mk[@]}" "$out/kvmlockstat" >&2; then
         [ "$LAB_NO_KVMLOCKSTAT" = 1 ] || die "building kvmlockstat failed (LAB_NO_KVMLOCKSTAT=1 runs the workload alone)"
@@ -142,6 +145,8 @@ collect() {
 main() {
     local bindir kernel moddir
     check_settings
+    [ -z "${LAB_GUEST:-}" ] || [ -f "$LAB_GUEST" ] || die "LAB_GUEST=$LAB_GUEST: no such file"
+    export LAB_GUEST=${LAB_GUEST:+$(realpath "$LAB_GUEST")}
     [ "$LAB_SKIP_DEPS" = 1 ] || scripts/lab/deps.sh "$LAB_ARCH"
     mkdir -p "$work"
     bindir=$(build)
@@ -151,7 +156,8 @@ main() {
     scripts/lab/mkinitramfs.sh "$LAB_ARCH" "$work/initrd.gz" "$bindir" "$work/config" "$moddir" >&2
     boot "$kernel" "$work/initrd.gz"
     collect
-    scripts/lab/table.sh "$LAB_RESULTS"
+    # A LAB_GUEST script leaves its own results: no dirty-logging table to print.
+    [ -n "${LAB_GUEST:-}" ] || scripts/lab/table.sh "$LAB_RESULTS"
     local rc
     rc=$(tr -d '\r' < "$work/console.log" | sed -n 's/^@@LAB-DONE rc=\([0-9]*\)@@$/\1/p')
     [ "$rc" = 0 ] || die "a run inside the guest failed (rc=$rc): see $LAB_RESULTS/guest.log"

@@ -18,6 +18,11 @@ cp "$here/guest.sh" "$stage/lab/guest.sh"
 cp "$config" "$stage/lab/config"
 cp "$bindir/kvm-dirtylog" "$stage/lab/"
 [ -x "$bindir/kvmlockstat" ] && cp "$bindir/kvmlockstat" "$stage/lab/"
+# LAB_GUEST (lab.sh): the caller's guest script, and contend, the VM it may drive.
+if [ -n "${LAB_GUEST:-}" ]; then
+    cp "$LAB_GUEST" "$stage/lab/custom.sh"
+    cp "$bindir/contend" "$stage/lab/"
+fi
 chmod 755 "$stage/init" "$stage/bin/busybox"
 
 copy_module() {

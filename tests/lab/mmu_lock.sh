@@ -32,8 +32,8 @@ assert_results() {
         "grep -q 'VM pid ${pid:-x} (contend)' '$R/kvmlockstat.out' && grep -Eq '^ +write +[1-9]' '$R/kvmlockstat.out'"
     ours=$(jq -r --arg l "$lock" '.locks[] | select(.addr == $l) | .contention.total.count' "$J")
     nested=$(jq -r .drops.nested_wait "$J")
-    # hist prints "{ lock_addr: 0xffff... } hitcount: N"
-    kernel=$(awk -v l="$lock" '$3 == l { for (i = 1; i <= NF; i++) if ($i == "hitcount:") print $(i+1) }' \
+    # hist prints "{ lock_addr: ffff... } hitcount: N" (no 0x)
+    kernel=$(awk -v l="${lock#0x}" '$3 == l || $3 == "0x" l { for (i = 1; i <= NF; i++) if ($i == "hitcount:") print $(i+1) }' \
         "$R/contention_begin.hist" 2>/dev/null)
     if [ ! -s "$R/contention_begin.hist" ]; then
         skip "kernel count cross-check: no hist trigger on this kernel (CONFIG_HIST_TRIGGERS)"
@@ -59,7 +59,7 @@ case ${1:-} in
         skip "x86 lab: no qemu and not root to install it"
     else
         R=build/lab/x86_64-mmu-lock
-        if LAB_ARCH=x86_64 LAB_GUEST=tests/lab/guest-mmu-lock.sh LAB_EXTRA_SRCS=tests/integration/contend.c \
+        if LAB_ARCH=x86_64 LAB_GUEST=tests/lab/guest-mmu-lock.sh \
             LAB_RESULTS=$R scripts/lab/lab.sh; then
             assert_results "$R"
         else
