@@ -58,6 +58,24 @@ seed_objects() {
 	while read -r f; do touch "$src/$f"; done < <(series_patches | xargs grep -h '^+++ b/' | sed 's|^+++ b/||' | sort -u)
 }
 
+# KERNEL_CACHE=DIR keeps finished results by build key outside $OUT, so a
+# fresh clone (CI) reuses a kernel built from the same tarball, series,
+# fragment and script; any change to those is a new key and a real build.
+restore_cached() {
+	local c=${KERNEL_CACHE:+$KERNEL_CACHE/$side-$1}
+	[[ -n $c && -f $c/Image && -z ${FORCE:-} ]] || return 1
+	mkdir -p "$dest"
+	cp -a "$c/." "$dest/"
+	log "$side: restored $dest/Image from KERNEL_CACHE ($c)"
+}
+
+store_cached() {
+	[[ -n ${KERNEL_CACHE:-} ]] || return 0
+	local c="$KERNEL_CACHE/$side-$1"
+	mkdir -p "$KERNEL_CACHE"
+	rm -rf "$c.tmp" && cp -a "$dest" "$c.tmp" && rm -rf "$c" && mv "$c.tmp" "$c"
+}
+
 main() {
 	command -v "${KP_CROSS}gcc" >/dev/null || die "${KP_CROSS}gcc missing: run scripts/kernel/deps.sh"
 	local key src t0
@@ -66,6 +84,7 @@ main() {
 		log "$side: cached $dest/Image"
 		return
 	fi
+	if restore_cached "$key"; then return; fi
 	src=$(prepare_tree "$side")
 	seed_objects "$src"
 	# the tree must stay clean for O= builds; the stamp is ours
@@ -83,6 +102,7 @@ main() {
 	echo "$(($(date +%s) - t0))" >"$dest/build-seconds"
 	echo "$key" >"$dest/build.stamp"
 	log "$side: built $dest/Image in $(cat "$dest/build-seconds")s ($(cat "$dest/kernelrelease"))"
+	store_cached "$key"
 }
 
 main
