@@ -495,6 +495,22 @@ static void take_drops(struct fault_probes *fp, struct run *delta)
 	}
 }
 
+/* Names each VM's mmu_lock from the addresses BPF learnt, contended or not. */
+static void name_mmu_locks(struct fault_probes *fp, struct run *delta)
+{
+	int fd = bpf_map__fd(fp->skel->maps.mmu_locks);
+	__u64 key, next, kvm;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		for (size_t i = 0; !bpf_map_lookup_elem(fd, &next, &kvm) && i < delta->nr_vms; i++)
+			if (delta->vms[i].kvm == kvm)
+				delta->vms[i].mmu_lock = next;
+		key = next;
+		prev = &key;
+	}
+}
+
 int fault_drain(struct fault_probes *fp, struct run *delta, uint32_t only_pid)
 {
 	struct drain_ctx c = { .only_pid = only_pid };
@@ -507,5 +523,6 @@ int fault_drain(struct fault_probes *fp, struct run *delta, uint32_t only_pid)
 	if (!err)
 		err = collect_map_drain(s->maps.vm_timings, &c, delta, add_timing);
 	take_drops(fp, delta);
+	name_mmu_locks(fp, delta);
 	return err;
 }
