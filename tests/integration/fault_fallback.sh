@@ -1,0 +1,55 @@
+#!/bin/bash
+# fault_fallback.sh KVMLOCKSTAT: the fault family on this host, whatever it allows.
+# Where fentry and kprobes are refused (this project's build host): kvmlockstat still
+# runs and measures lock contention, falls back to tracepoints, names the fault
+# metrics it cannot collect and why on ONE stderr line and in the record's "missing",
+# and a forced function backend fails with a clear error.  Where function probes
+# work: no such line, and the record says which backend each metric used.
+# Needs root.  Last line "N passed, N failed"; non-zero exit on any failure.
+set -uo pipefail
+K=${1:-build/kvmlockstat}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { echo "PASS: $*"; pass=$((pass + 1)); }
+ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+"$K" -d 1 -i 0 --json "$T/run.json" > "$T/out" 2> "$T/err"
+rc=$?
+[ "$rc" = 0 ] && ok "kvmlockstat -d 1 exits 0" || ko "kvmlockstat -d 1 exited $rc: $(cat "$T/err")"
+b() { jq -r ".backends.$1 // \"none\"" "$T/run.json"; }
+[ "$(b lock_contention)" != none ] && ok "lock contention measured ($(b lock_contention))" ||
+    ko "no lock contention backend in the record"
+
+notice=$(grep -c '^kvmlockstat: not measured: ' "$T/err")
+if [ "$(b fault_latency)" = none ]; then
+    line=$(grep '^kvmlockstat: not measured: ' "$T/err")
+    [ "$notice" = 1 ] && ok "one notice line: $line" || ko "$notice notice lines, expected 1: $(cat "$T/err")"
+    echo "$line" | grep -q 'fault latency.*refused (' && ok "the notice names fault latency and the refusal" ||
+        ko "the notice lacks 'fault latency ... refused (': $line"
+    jq -e '[.missing[] | select(.what == "fault latency" and (.why | test("refused")))] | length == 1' \
+        "$T/run.json" > /dev/null && ok "record: missing names fault latency and why" ||
+        ko "record: no missing entry for fault latency: $(jq -c .missing "$T/run.json")"
+    if [ -d /sys/kernel/tracing/events/kvm ]; then
+        [ "$(b faults)" = tracepoint ] && ok "faults counted from tracepoints" ||
+            ko "faults backend '$(b faults)', expected tracepoint"
+    fi
+    for forced in fentry kprobe; do
+        "$K" -d 1 -i 0 --backend "$forced" > /dev/null 2> "$T/ferr"
+        rc=$?
+        [ "$rc" != 0 ] && grep -q "^kvmlockstat: --backend $forced: .*refused" "$T/ferr" &&
+            ok "--backend $forced refused clearly (exit $rc): $(head -n 1 "$T/ferr")" ||
+            ko "--backend $forced: exit $rc, stderr: $(cat "$T/ferr")"
+    done
+else
+    [ "$notice" = 0 ] && ok "function probes work here ($(b fault_latency)): no notice" ||
+        ko "function probes work but a notice was printed: $(cat "$T/err")"
+fi
+"$K" -d 1 -i 0 --backend bogus > /dev/null 2> "$T/berr"
+rc=$?
+[ "$rc" != 0 ] && grep -q "is not tp_btf or raw_tp (lock probes), nor auto, fentry, kprobe or tracepoint" "$T/berr" &&
+    ok "--backend bogus rejected (exit $rc)" || ko "--backend bogus: exit $rc: $(cat "$T/berr")"
+"$K" report "$T/run.json" > "$T/report" 2>&1 && ok "report re-reads the record" ||
+    ko "report failed: $(cat "$T/report")"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
