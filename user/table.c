@@ -130,28 +130,35 @@ static void vcpu_rows(FILE *f, const struct vm_rec *v, bool latency)
 	}
 }
 
-/* mmu_lock hold per mode, and the dirty-log side's durations. */
+/* Rows of the modes seen, under a title shown only when one was. */
+static void mode_rows(FILE *f, const char *title, const struct wait_stat s[NR_MODES])
+{
+	bool any = false;
+
+	for (int m = 0; m < NR_MODES; m++) {
+		if (!s[m].count)
+			continue;
+		if (!any)
+			fprintf(f, "    %s:\n      %-6s %9s %11s %10s %10s %10s\n", title, "MODE",
+				"COUNT", "TOTAL", "MEAN", "P99", "MAX");
+		fputs("      ", f);
+		stat_cols(f, mode_names[m], &s[m]);
+		any = true;
+	}
+}
+
+/* mmu_lock hold and acquisition per mode, and the dirty-log side's durations. */
 static void vm_hold_rows(FILE *f, const struct vm_rec *v)
 {
 	static const int dirty_log[] = { VT_GET_DIRTY_LOG, VT_CLEAR_DIRTY_LOG, VT_WRPROT };
+	struct wait_stat hold[NR_MODES];
 	const char *src = "";
-	bool any = false;
 
-	for (int m = 0; m <= MODE_SPIN; m++) {
-		struct wait_stat h;
-
-		src = vm_hold(v, m, &h);
-		if (!h.count)
-			continue;
-		if (!any)
-			fprintf(f, "    mmu_lock hold (%s):\n      %-6s %9s %11s %10s %10s %10s\n",
-				!strcmp(src, "lock_functions") ? "lock to unlock" :
-				"critical sections run under the lock", "MODE", "HOLDS", "HELD_TOTAL",
-				"MEAN", "P99", "MAX");
-		fputs("      ", f);
-		stat_cols(f, mode_names[m], &h);
-		any = true;
-	}
+	for (int m = 0; m < NR_MODES; m++)
+		src = vm_hold(v, m, &hold[m]);
+	mode_rows(f, !strcmp(src, "lock_functions") ? "mmu_lock hold, lock to unlock" :
+		  "mmu_lock hold, critical sections run under the lock (lock calls inlined)", hold);
+	mode_rows(f, "mmu_lock acquisition, contended or not", v->timing[VT_ACQUIRE]);
 	for (size_t i = 0; i < sizeof(dirty_log) / sizeof(dirty_log[0]); i++) {
 		struct wait_stat all;
 
