@@ -141,7 +141,8 @@ static __always_inline void note_vm(struct kvm *kvm)
 
 	if (!kvm || bpf_map_lookup_elem(&mmu_locks, &lock))
 		return;
-	bpf_map_update_elem(&mmu_locks, &lock, &k, BPF_NOEXIST);
+	if (bpf_map_update_elem(&mmu_locks, &lock, &k, BPF_NOEXIST) == -7 /* E2BIG: map full */)
+		drop(DROP_INFO_FULL);
 }
 
 static __always_inline void begin(__u32 level, struct inflight *f)
