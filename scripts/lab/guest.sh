@@ -100,6 +100,14 @@ negatives() {
     negative pass-timeout -v 1 -b 256M -t 1
 }
 
+# The other paths of kvm-dirtylog, small and without kvmlockstat: manual protect
+# (KVM_CLEAR_DIRTY_LOG) over several memslots, on THP-backed memory.
+variants() {
+    kvm-dirtylog -v 2 -b 8M -i 2 -g -x 4 -s anonymous_thp -q --json "$R/variant-manual.json" \
+        > "$R/variant-manual.log" 2>&1
+    echo $? > "$R/variant-manual.rc"
+}
+
 echo 0 > "$R/.rc"
 load_kvm_modules
 guest_info > "$R/guest-info.txt" 2>&1
@@ -111,6 +119,7 @@ if [ -f /lab/custom.sh ]; then
     exit 0
 fi
 negatives
+variants
 for n in $LAB_VCPUS; do
     run_one "$n" || echo 1 > "$R/.rc"
 done

@@ -109,13 +109,39 @@ show_console_tail() {
     log "---- end of console ----"
 }
 
+# qemu in the background; done when it exits, or when the guest printed its last
+# marker (a power-off that does not reach qemu must not cost LAB_TIMEOUT).
+run_qemu() {
+    local cmd=$1 console=$2 pid waited=0 after_done=0
+    eval "exec $cmd" < /dev/null > "$console" 2>&1 &
+    pid=$!
+    # Interrupted (Ctrl-C, CI stop): take qemu down with us.
+    trap 'kill '"$pid"' 2> /dev/null' EXIT
+    trap 'exit 130' INT TERM
+    while kill -0 "$pid" 2> /dev/null; do
+        if grep -q '@@LAB-DONE' "$console"; then
+            after_done=$((after_done + 1))
+            [ "$after_done" -gt 10 ] && { kill "$pid"; wait "$pid"; return 0; }
+        elif [ "$waited" -ge "$LAB_TIMEOUT" ]; then
+            kill "$pid"
+            sleep 2
+            kill -9 "$pid" 2> /dev/null
+            wait "$pid"
+            return 124
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+    wait "$pid"
+}
+
 boot() {
     local kernel=$1 initrd=$2 console=$work/console.log rc=0 cmd
     cmd=$(qemu_cmd "$kernel" "$initrd")
     log "booting $(basename "$kernel"): $LAB_CPUS CPUs, $LAB_MEM, timeout ${LAB_TIMEOUT}s"
     echo "$cmd" > "$work/qemu.cmd"
-    eval timeout -k 10 "$LAB_TIMEOUT" "$cmd" < /dev/null > "$console" 2>&1 || rc=$?
-    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    run_qemu "$cmd" "$console" || rc=$?
+    if [ "$rc" = 124 ]; then
         show_console_tail "$console"
         die "the guest did not finish within LAB_TIMEOUT=${LAB_TIMEOUT}s"
     fi

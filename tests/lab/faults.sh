@@ -11,6 +11,18 @@ RET_PF_FIXED=${RET_PF_FIXED:-4}
 
 fault_vm() { kls_vm "$R" "$n"; }
 fault_json() { cat "$R/kvmlockstat-v$n.json"; }
+backend_of() { fault_json | jq -r ".backends.$1 // \"none\""; }
+
+# A metric the run's backend could not give (e.g. a --backend tracepoint run): the
+# record must say so in "backends" and "missing".  Returns 1 when it was measured.
+unmeasured() {	# unmeasured BACKENDS_KEY "missing what"
+    [ "$(backend_of "$1")" = none ] || return 1
+    if fault_json | jq -e --arg w "$2" '[.missing[] | select(.what == $w)] | length == 1' > /dev/null
+    then ok "$2 not measured by this backend, and the record says why: $(fault_json |
+            jq -r --arg w "$2" '.missing[] | select(.what == $w) | .why')"
+    else ko "$2 not measured but not listed in the record's missing"
+    fi
+}
 
 # Gate of the others: the VM's record must have a faults section.
 have_faults() {
@@ -24,6 +36,11 @@ have_faults() {
 # arm64 6.1 has no BPF trampoline: kprobes.  x86 6.1 has: fentry, kprobe if refused.
 check_fault_backends() {
     local b want
+    if [ "$(backend_of fault_latency)" = none ]; then
+        expect_eq "faults counted from tracepoints (function probes refused or not asked for)" \
+            "$(backend_of faults)" tracepoint
+        return
+    fi
     b=$(fault_json | jq -r '[.backends.faults, .backends.fault_latency, .backends.fast_path,
                             .backends.mmu_lock_hold, .backends.dirty_log] | map(. // "none") | join(" ")')
     if [ "$arch" = arm64 ]; then want="kprobe kprobe kprobe kprobe kprobe"
@@ -56,6 +73,7 @@ check_fault_perm_per_vcpu() {
 # (x86) / permission faults.  6.1 has the change: near 100%.
 check_fault_fast_path() {
     have_faults || return
+    unmeasured fast_path "fast-path hit rate" && return
     local rate
     rate=$(fault_vm | jq '.faults.fast_path_hit_rate // -1')
     if jq -en --argjson r "$rate" '$r >= 0.99' > /dev/null; then ok "fast-path hit rate $rate (>= 0.99)"
@@ -75,6 +93,7 @@ check_fault_fast_fixed_vs_tracepoint() {
 # Latency comes from entry/exit probes: consistent order statistics.
 check_fault_latency() {
     have_faults || return
+    unmeasured fault_latency "fault latency" && return
     local t
     t=$(fault_vm | jq -c '.faults.total | [.count, .p50_ns, .p99_ns, .max_ns, .mean_ns]')
     if echo "$t" | jq -e '.[0] > 0 and .[1] > 0 and .[1] <= .[2] and .[2] <= .[3] and .[4] <= .[3]' > /dev/null
@@ -87,6 +106,7 @@ check_fault_latency() {
 # MMU), write by populate (arm64) and the dirty-log ioctls (both).
 check_fault_hold() {
     have_faults || return
+    unmeasured mmu_lock_hold "mmu_lock hold time" && return
     local h src want
     h=$(fault_vm | jq -c '.hold | [.read.count, .read.wait_ns, .write.count, .write.wait_ns]')
     src=$(fault_vm | jq -r '.hold.source')
@@ -99,6 +119,7 @@ check_fault_hold() {
 
 check_fault_dirty_log() {
     have_faults || return
+    unmeasured dirty_log "dirty-log ioctl and write-protect time" && return
     local got iters
     got=$(fault_vm | jq -c '[.timings.get_dirty_log.other.count // 0, .timings.write_protect.write.count // 0]')
     iters=$(jq '.config.iterations' "$R/dirtylog-v$n.json")
