@@ -56,11 +56,11 @@ echo "@@PT-INFO uname=$(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo)@@"
 dmesg | grep -i 'kvm' | sed 's/^/@@PT-DMESG /'
 EOF
 	cat >>"$2" <<EOF
-echo 'p:kprobes/pt_abort kvm_handle_guest_abort kvm=+$vcpu_kvm_off(%x0):x64' >> \$T/kprobe_events
+echo 'p:kprobes/pt_abort kvm_handle_guest_abort kvm=+$vcpu_kvm_off(%x0):u64' >> \$T/kprobe_events
 EOF
 	cat >>"$2" <<'EOF'
 echo 'p:kprobes/pt_relax kvm_pgtable_stage2_relax_perms' >> $T/kprobe_events
-H1='hist:keys=lock_addr.hex,flags:size=8192'; H2='hist:keys=kvm.hex:size=64'; H3='hist:keys=common_pid:size=256'
+H1='hist:keys=lock_addr.hex,flags:size=8192'; H2='hist:keys=kvm.hex:size=256'; H3='hist:keys=common_pid:size=256'
 for n in $VCPUS; do
 	case $BACKING in *hugetlb*) echo $(( n * MEM_MB / 2 + 64 )) > /proc/sys/vm/nr_hugepages ;; esac
 	echo "$H1" > $T/events/lock/contention_begin/trigger
@@ -104,7 +104,7 @@ hits() { awk 'index($0, "hitcount:") {s += $NF} END {print s + 0}'; }
 
 # "KEY VALUE-as-lowercase-hex-without-0x HITCOUNT" for each hist line carrying KEY
 hist_rows() {
-	awk -v k="$1:" '{ for (i = 1; i < NF; i++) if ($i == k) { v = tolower($(i + 1)); sub(/^0x/, "", v); sub(/^0+/, "", v); print v, $NF } }'
+	awk -v k="$1:" '{ for (i = 1; i < NF; i++) if ($i == k) { v = tolower($(i + 1)); sub(/^0x/, "", v); gsub(/[^0-9a-f]/, "", v); sub(/^0+/, "", v); print v, $NF } }'
 }
 
 # contention_begin flags (include/trace/events/lock.h): LCB_F_SPIN 1, READ 2, WRITE 4
@@ -127,7 +127,7 @@ summarise() {
 		kvm=$(hist_rows kvm <"$res/abort-v$n.hist" | sort -k2,2nr | awk 'NR == 1 {print $1}')
 		lock=""
 		[[ -n $kvm ]] && lock=$(printf '%x' $((16#$kvm + mmu_off)))
-		mine=$(awk -v a="$lock" '{ for (i = 1; i < NF; i++) if ($i == "lock_addr:") { v = tolower($(i + 1)); sub(/^0x/, "", v); sub(/^0+/, "", v); if (a != "" && v == a) print } }' "$res/contention-v$n.hist")
+		mine=$(awk -v a="$lock" '{ for (i = 1; i < NF; i++) if ($i == "lock_addr:") { v = tolower($(i + 1)); sub(/^0x/, "", v); gsub(/[^0-9a-f]/, "", v); sub(/^0+/, "", v); if (a != "" && v == a) print } }' "$res/contention-v$n.hist")
 		all=$(hits <"$res/contention-v$n.hist")
 		relax=$(hits <"$res/relax-v$n.hist")
 		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$dirty" "$(hits <<<"$mine")" \
