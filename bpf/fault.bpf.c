@@ -234,6 +234,7 @@ static __always_inline int fault_seen(__u64 kvm, __s32 vcpu_id, __u32 type)
 
 	if (!wanted())
 		return 0;
+	note_vm((struct kvm *)kvm);
 	st = fault_stat(kvm, vcpu_id, type);
 	if (st)
 		__sync_fetch_and_add(&st->count, 1);
@@ -398,11 +399,21 @@ FUNC_ENTRY(kvm_pgtable_stage2_map, section_enter(pgt_kvm(pgt), LVL_SECTION, VT_M
 	   struct kvm_pgtable *pgt)
 FUNC_EXIT(kvm_pgtable_stage2_map, section_exit(LVL_SECTION))
 
-/* Tracepoint backend: kvm_guest_fault has no vcpu, the thread stands for it. */
+/* The vCPU loaded on this CPU (virt/kvm/kvm_main.c); weak: absent without KVM. */
+extern struct kvm_vcpu *kvm_running_vcpu __ksym __weak;
+
+/* Tracepoint backend: kvm_guest_fault has no vcpu argument, the CPU knows it. */
 SEC("raw_tp/kvm_guest_fault")
 int BPF_PROG(tp_kvm_guest_fault, unsigned long pc, unsigned long esr)
 {
-	return fault_seen(0, -1, esr_fault_type(esr));
+	struct kvm_vcpu *vcpu = NULL;
+
+	if (&kvm_running_vcpu)
+		bpf_probe_read_kernel(&vcpu, sizeof(vcpu), bpf_this_cpu_ptr(&kvm_running_vcpu));
+	if (!vcpu)
+		return fault_seen(0, -1, esr_fault_type(esr));
+	return fault_seen((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id),
+			  esr_fault_type(esr));
 }
 
 #elif defined(__TARGET_ARCH_x86)

@@ -246,9 +246,12 @@ double fault_hit_rate(const struct vcpu_rec *c)
 {
 	uint64_t perm = c->fault[FAULT_PERMISSION].count;
 	uint64_t fast = c->path[PATH_RELAX_READ] + c->path[PATH_FAST_FIXED] +
-			c->path[PATH_FAST_SPURIOUS];
+			c->path[PATH_FAST_SPURIOUS], seen = 0;
 
-	if (!perm)
+	for (int p = 0; p < NR_FAULT_PATHS; p++)
+		seen += c->path[p];
+	/* No resolution observed: the backend could not see them (tracepoints). */
+	if (!perm || !seen)
 		return -1;
 	/* A fix counted whose fault entry was missed (probe attached mid-fault). */
 	return fast >= perm ? 1.0 : (double)fast / perm;

@@ -130,7 +130,10 @@ struct vcpu_rec *vm_vcpu(struct vm_rec *v, uint32_t tid, int32_t vcpu_id);
 void vcpu_merge(struct vcpu_rec *dst, const struct vcpu_rec *src);
 /* All of a VM's vCPUs added up (tid 0, vcpu_id -1). */
 void vm_fault_totals(const struct vm_rec *v, struct vcpu_rec *sum);
-/* Fast-path fixes / permission faults, in [0, 1]; -1 without permission faults. */
+/*
+ * Fast-path fixes / permission faults, in [0, 1]; -1 without permission
+ * faults or without any resolution seen (backend without the path probes).
+ */
 double fault_hit_rate(const struct vcpu_rec *c);
 uint64_t fault_count(const struct vcpu_rec *c);
 /*

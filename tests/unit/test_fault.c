@@ -31,6 +31,9 @@ static void hit_rate(void **state)
 
 	assert_true(fault_hit_rate(&c) < 0);		/* no permission fault: no rate */
 	c.fault[FAULT_PERMISSION].count = 200;
+	assert_true(fault_hit_rate(&c) < 0);		/* no resolution seen: not measured */
+	c.path[PATH_RELAX_WRITE] = 200;			/* before the change: all under the write lock */
+	assert_float_equal(fault_hit_rate(&c), 0.0, 1e-9);
 	c.path[PATH_RELAX_READ] = 150;
 	c.path[PATH_RELAX_WRITE] = 50;
 	assert_float_equal(fault_hit_rate(&c), 0.75, 1e-9);
