@@ -57,12 +57,16 @@ static const struct argp_option live_options[] = {
 
 static const char live_doc[] =
 	"Measure KVM mmu_lock contention per VM, per waiting task and per mode "
-	"(read/write/spin), from lock:contention_begin/end, on a stock kernel.\v"
+	"(read/write/spin), from lock:contention_begin/end, on a stock kernel; and "
+	"KVM's fault path per VM and vCPU: faults by type, fault latency, fast-path "
+	"hit rate, mmu_lock hold per mode, dirty-log ioctl time (fentry, kprobes, or "
+	"tracepoints for what they can give).\v"
 	"EXAMPLES:\n"
 	"  kvmlockstat                      # every VM on the host, table every second\n"
 	"  kvmlockstat -p 4242 -d 30 -j run.json\n"
 	"  kvmlockstat -i 0 -j run.json -- kvm-dirtylog -v 2 -b 64M\n"
 	"  kvmlockstat -a -d 5              # every contended lock, by caller\n"
+	"  kvmlockstat --backend kprobe -d 10   # fault probes through kprobes only\n"
 	"  kvmlockstat report run.json      # re-render a record";
 
 static int parse_seconds(const char *arg, const char *what, double *out)
