@@ -37,7 +37,7 @@ EOF
 
 # kvm->mmu_lock's type as the kernel itself describes it (BTF in vmlinux).
 mmu_lock_type() {
-	pahole -C kvm "$KBUILD/$side/vmlinux" 2>/dev/null | awk '$2 == "mmu_lock;" {print $1; exit}'
+	pahole -C kvm "$KBUILD/$side/vmlinux" 2>/dev/null | awk '$2 == "mmu_lock;" && !t {t = $1} END {print t}'
 }
 
 boot() {
