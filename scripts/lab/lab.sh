@@ -116,7 +116,7 @@ run_qemu() {
     eval "exec $cmd" < /dev/null > "$console" 2>&1 &
     pid=$!
     # Interrupted (Ctrl-C, CI stop): take qemu down with us.
-    trap 'kill '"$pid"' 2> /dev/null' EXIT
+    trap 'kill '"$pid"' 2> /dev/null || true' EXIT
     trap 'exit 130' INT TERM
     while kill -0 "$pid" 2> /dev/null; do
         if grep -q '@@LAB-DONE' "$console"; then
