@@ -21,7 +21,9 @@ LAB_SKIP_DEPS=${LAB_SKIP_DEPS:-0}
 LAB_DIRTYLOG_ARGS=${LAB_DIRTYLOG_ARGS:-}
 LAB_KVMLOCKSTAT_ARGS=${LAB_KVMLOCKSTAT_ARGS:-}
 export LAB_CACHE=${LAB_CACHE:-build/lab-cache}
-work=build/lab/$LAB_ARCH
+# Runs with their own LAB_RESULTS get their own work directory (console, initramfs),
+# so two labs at once (a test and a benchmark, say) never share a console log.
+work=build/lab/$LAB_ARCH${LAB_RESULTS:+-work-$(basename "$LAB_RESULTS")}
 LAB_RESULTS=${LAB_RESULTS:-$work/results}
 
 log() { echo "lab[$LAB_ARCH]: $*" >&2; }
