@@ -316,6 +316,24 @@ static void summary_notes(FILE *f, const struct run *r)
 		fprintf(f, "not measured: %s: %s\n", r->missing[i].what, r->missing[i].why);
 }
 
+/* Which backend gave each fault metric ("-": not measured, see the notes). */
+static void backends_line(FILE *f, const struct run *r)
+{
+	bool any = false;
+
+	for (int m = 0; m < NR_FAULT_METRICS; m++)
+		any |= r->metric_backend[m][0] != 0;
+	if (!any)
+		return;
+	fputs("fault probes:", f);
+	for (int m = 0; m < NR_FAULT_METRICS; m++)
+		fprintf(f, " %s=%s", fault_metric_names[m],
+			r->metric_backend[m][0] ? r->metric_backend[m] : "-");
+	if (r->hold_source[0])
+		fprintf(f, " (hold from %s)", r->hold_source);
+	fputc('\n', f);
+}
+
 void table_summary(FILE *f, const struct run *r)
 {
 	fprintf(f, "\n=== kvmlockstat: %.2f s on %s (%s), lock probes: %s, fault probes: %s ===\n",
@@ -323,6 +341,7 @@ void table_summary(FILE *f, const struct run *r)
 		r->metric_backend[FM_FAULTS][0] ? r->metric_backend[FM_FAULTS] : "none");
 	if (r->command[0])
 		fprintf(f, "command: %s (exit status %d)\n", r->command, r->exit_status);
+	backends_line(f, r);
 	if (!r->nr_vms)
 		fprintf(f, "no KVM VM seen\n");
 	for (size_t i = 0; i < r->nr_vms; i++)
