@@ -98,14 +98,22 @@ negatives() {
     negative unknown-backing -s file
     # A pass that cannot finish in time must end the run, not hang it (TCG: >1 s).
     negative pass-timeout -v 1 -b 256M -t 1
+    negative hugetlb-none-reserved -s anonymous_hugetlb_2mb -b 4M
 }
 
 # The other paths of kvm-dirtylog, small and without kvmlockstat: manual protect
-# (KVM_CLEAR_DIRTY_LOG) over several memslots, on THP-backed memory.
+# (KVM_CLEAR_DIRTY_LOG) over several memslots on THP-backed memory; hugetlbfs.
+variant() {
+    name=$1
+    shift
+    kvm-dirtylog "$@" -q --json "$R/variant-$name.json" > "$R/variant-$name.log" 2>&1
+    echo $? > "$R/variant-$name.rc"
+}
 variants() {
-    kvm-dirtylog -v 2 -b 8M -i 2 -g -x 4 -s anonymous_thp -q --json "$R/variant-manual.json" \
-        > "$R/variant-manual.log" 2>&1
-    echo $? > "$R/variant-manual.rc"
+    variant manual -v 2 -b 8M -i 2 -g -x 4 -s anonymous_thp
+    # 2 MiB hugetlbfs pages, which dirty logging must map (and log) 4 KiB at a time.
+    echo 8 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+    variant hugetlb -v 2 -b 8M -i 2 -s anonymous_hugetlb_2mb
 }
 
 echo 0 > "$R/.rc"

@@ -134,28 +134,30 @@ check_kvm_mode() {
     fi
 }
 
-# -g -x 4 -s anonymous_thp: every pass logged every page, and the clear was timed.
-check_variant_manual() {
-    local j=$R/variant-manual.json
-    if [ "$(cat "$R/variant-manual.rc" 2>/dev/null)" != 0 ]; then
-        ko "kvm-dirtylog -g -x 4 -s anonymous_thp failed: $(tail -n 1 "$R/variant-manual.log" 2>/dev/null)"
-    elif jq -e '.config.manual_protect and .config.memslots == 4 and
-            ([.iterations[].pages_dirtied] | unique) == [.config.vcpus * .config.pages_per_vcpu] and
-            ([.iterations[].clear_dirty_log_ns] | all(. > 0))' "$j" > /dev/null 2>&1; then
-        ok "manual protect over 4 memslots (THP): every page logged and cleared each pass"
-    else ko "manual protect over 4 memslots: wrong record $j"
+# A variant run (guest.sh variants): every pass logged every page; JQ adds its own test.
+check_variant() {
+    local name=$1 what=$2 extra=$3 j=$R/variant-$1.json
+    if [ "$(cat "$R/variant-$name.rc" 2>/dev/null)" != 0 ]; then
+        ko "$what failed: $(tail -n 1 "$R/variant-$name.log" 2>/dev/null)"
+    elif jq -e "([.iterations[].pages_dirtied] | unique) == [.config.vcpus * .config.pages_per_vcpu]
+            and ($extra)" "$j" > /dev/null 2>&1; then
+        ok "$what: every page logged each pass"
+    else ko "$what: wrong record $j"
     fi
 }
 
 negative_checks() {
     n=-
     check_kvm_mode
-    check_variant_manual
+    check_variant manual "manual protect (-g) over 4 memslots, THP" \
+        '.config.manual_protect and .config.memslots == 4 and ([.iterations[].clear_dirty_log_ns] | all(. > 0))'
+    check_variant hugetlb "2 MiB hugetlbfs backing" '.config.backing == "anonymous_hugetlb_2mb"'
     check_negative vcpus-over-host-limit "allows at most"
     check_negative memory-over-host "host memory"
     check_negative size-not-page-multiple "multiple of"
     check_negative unknown-backing "unknown backing"
     check_negative pass-timeout "timed out"
+    check_negative hugetlb-none-reserved "huge pages"
 }
 
 [ -d "$R" ] || { echo "FAIL: no results directory $R"; echo "0 passed, 1 failed"; exit 1; }
