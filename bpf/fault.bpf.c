@@ -399,21 +399,16 @@ FUNC_ENTRY(kvm_pgtable_stage2_map, section_enter(pgt_kvm(pgt), LVL_SECTION, VT_M
 	   struct kvm_pgtable *pgt)
 FUNC_EXIT(kvm_pgtable_stage2_map, section_exit(LVL_SECTION))
 
-/* The vCPU loaded on this CPU (virt/kvm/kvm_main.c); weak: absent without KVM. */
-extern struct kvm_vcpu *kvm_running_vcpu __ksym __weak;
-
-/* Tracepoint backend: kvm_guest_fault has no vcpu argument, the CPU knows it. */
+/*
+ * Tracepoint backend: kvm_guest_fault has no vcpu argument, so the thread
+ * stands for the vCPU and user space finds the VM by its process.  (The
+ * per-CPU kvm_running_vcpu would name it, but the kernel refuses ldimm64 of
+ * that static symbol: "failed to find the address".)
+ */
 SEC("raw_tp/kvm_guest_fault")
 int BPF_PROG(tp_kvm_guest_fault, unsigned long pc, unsigned long esr)
 {
-	struct kvm_vcpu *vcpu = NULL;
-
-	if (&kvm_running_vcpu)
-		bpf_probe_read_kernel(&vcpu, sizeof(vcpu), bpf_this_cpu_ptr(&kvm_running_vcpu));
-	if (!vcpu)
-		return fault_seen(0, -1, esr_fault_type(esr));
-	return fault_seen((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id),
-			  esr_fault_type(esr));
+	return fault_seen(0, -1, esr_fault_type(esr));
 }
 
 #elif defined(__TARGET_ARCH_x86)
