@@ -71,6 +71,7 @@ struct fault_probes {
 struct tries {
 	char text[256];		/* "fentry refused (...), kprobe on f refused (...)" */
 	char prog[64];		/* the probe point refused at attach, "" at load */
+	bool nothing;		/* the backend had no probe point on this kernel */
 };
 
 /* A program's flavour and probe point, from its section name. */
@@ -236,13 +237,15 @@ static int try_backend(struct fault_probes *fp, int backend, const struct fault_
 	int funcs, err;
 
 	t->prog[0] = 0;
+	t->nothing = false;
 	fp->skel = fault_bpf__open();
 	if (!fp->skel)
 		return -errno;
 	set_rodata(fp->skel, o);
 	funcs = pick_programs(fp->skel, backend, k);
 	/* A function backend with no function to probe is no backend. */
-	err = backend != FB_TRACEPOINT && !funcs ? -ENOENT : fault_bpf__load(fp->skel);
+	t->nothing = backend != FB_TRACEPOINT && !funcs;
+	err = t->nothing ? -ENOENT : fault_bpf__load(fp->skel);
 	if (!err)
 		err = attach_all(fp, t);
 	if (err)
@@ -300,9 +303,9 @@ static void absent_points(int m, const struct ksyms *k, struct fault_bpf *s, cha
 /* The kernel's ENOTSUPP (524), e.g. no BPF trampoline: libc has no text for it. */
 #define ENOTSUPP_KERNEL 524
 
-static const char *refusal(int err, bool at_attach)
+static const char *refusal(int err, const struct tries *t)
 {
-	if (err == -ENOENT && !at_attach)
+	if (t->nothing)
 		return "no probe point on this kernel";
 	if (err == -ENOTSUPP_KERNEL)
 		return "not supported by this kernel";
@@ -315,7 +318,7 @@ static void note_try(struct tries *t, int backend, int err)
 
 	snprintf(t->text + used, sizeof(t->text) - used, "%s%s%s%s refused (%s)",
 		 used ? ", " : "", fault_backend_names[backend], t->prog[0] ? " on " : "", t->prog,
-		 refusal(err, t->prog[0]));
+		 refusal(err, t));
 }
 
 /*
