@@ -162,7 +162,6 @@ collect() {
         sed '1d;$d' | base64 -d > "$work/results.tgz" || die "results are not valid base64"
     got=$(md5sum < "$work/results.tgz" | cut -d' ' -f1)
     [ "$got" = "$sum" ] || die "results arrived damaged (md5 $got, guest sent $sum)"
-    rm -rf "$LAB_RESULTS"
     mkdir -p "$LAB_RESULTS"
     tar -xzf "$work/results.tgz" -C "$LAB_RESULTS"
     cp "$console" "$work/qemu.cmd" "$LAB_RESULTS/"
@@ -170,9 +169,21 @@ collect() {
     log "results in $LAB_RESULTS"
 }
 
+# Old results must not outlive a failed run (and be checked again as if new); only a
+# directory the lab made (it has lab-arch) or an empty one is removed.
+clear_results() {
+    [ -e "$LAB_RESULTS" ] || return 0
+    if [ -e "$LAB_RESULTS/lab-arch" ] || [ -z "$(ls -A "$LAB_RESULTS")" ]; then
+        rm -rf "$LAB_RESULTS"
+    else
+        die "LAB_RESULTS=$LAB_RESULTS exists and is not a lab results directory"
+    fi
+}
+
 main() {
     local bindir kernel moddir
     check_settings
+    clear_results
     [ -z "${LAB_GUEST:-}" ] || [ -f "$LAB_GUEST" ] || die "LAB_GUEST=$LAB_GUEST: no such file"
     export LAB_GUEST=${LAB_GUEST:+$(realpath "$LAB_GUEST")}
     [ "$LAB_SKIP_DEPS" = 1 ] || scripts/lab/deps.sh "$LAB_ARCH"

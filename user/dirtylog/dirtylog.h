@@ -127,6 +127,8 @@ uint64_t guest_max_gpa(struct dl_vm *vm);
 int guest_vm_setup(struct dl_vm *vm);		/* after the system slot exists */
 int guest_vcpu_setup(struct dl_vm *vm, struct dl_vcpu *vc);
 int guest_vm_finalize(struct dl_vm *vm);	/* after every vCPU exists */
+/* false: the hardware logs writes without faulting (Intel PML), so no exit per page */
+bool guest_logging_faults(void);
 /* 1: the vCPU reported the end of its pass, 0: not ours (e.g. EINTR), -1: bad exit */
 int guest_exit_is_done(struct dl_vcpu *vc);
 

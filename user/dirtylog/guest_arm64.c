@@ -51,6 +51,12 @@ int guest_backend_check(int kvm_fd, char *why, size_t len)
 	return 0;
 }
 
+/* No PML-like logging here: each first write after a log fetch is a permission fault. */
+bool guest_logging_faults(void)
+{
+	return true;
+}
+
 uint64_t guest_sys_size(const struct dl_opts *o)
 {
 	(void)o;

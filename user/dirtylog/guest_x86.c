@@ -82,6 +82,20 @@ int guest_backend_check(int kvm_fd, char *why, size_t len)
 	return 0;
 }
 
+/* kvm_intel's Page Modification Logging records dirty GPAs with no write fault. */
+bool guest_logging_faults(void)
+{
+	char c = 'N';
+	FILE *f = fopen("/sys/module/kvm_intel/parameters/pml", "r");
+
+	if (f) {
+		if (fread(&c, 1, 1, f) != 1)
+			c = 'N';
+		fclose(f);
+	}
+	return c != 'Y' && c != 'y' && c != '1';
+}
+
 static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
 {
 	for (int n = 64; n <= 4096 && !supported; n *= 2) {

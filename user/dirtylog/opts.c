@@ -19,7 +19,7 @@ static const char usage[] =
 "4 KiB page of its own slice of a dirty-logged memslot. Pass 0 populates the\n"
 "memory, dirty logging is then enabled and each of the ITERATIONS passes runs\n"
 "after the log was fetched (and cleared), so every write takes a stage-2\n"
-"(EPT/NPT) write-protection fault.\n"
+"(EPT/NPT) write-protection fault (Intel PML logs them without one).\n"
 "\n"
 "  -v VCPUS       vCPUs, one host thread each (default 1)\n"
 "  -b SIZE        guest memory per vCPU, e.g. 64M, 2G (default 64M)\n"
