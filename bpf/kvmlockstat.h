@@ -87,8 +87,9 @@ enum drop_reason {
 
 /* ---- fault family (bpf/fault.bpf.c) ---- */
 
-#define MAX_FAULT_ENTRIES	4096	/* (VM, vCPU thread, fault type) keys */
-#define MAX_VM_TIMING_ENTRIES	1024	/* (VM, timing, mode) keys */
+/* Per-CPU maps: each key costs sizeof(value) x possible CPUs, preallocated. */
+#define MAX_FAULT_ENTRIES	1024	/* (VM, vCPU thread, fault type) keys: 256 vCPUs x 4 */
+#define MAX_VM_TIMING_ENTRIES	512	/* (VM, timing, mode) keys: ~11 per VM */
 #define MAX_INFLIGHT_ENTRIES	16384	/* probed calls running at once */
 
 /*
