@@ -13,7 +13,7 @@ while [ "$i" -le "$REPS" ]; do
         if [ "$kind" = base ]; then
             $DL --json "$R/base-$i.json" > "$R/base-$i.log" 2>&1
         else
-            "$B/kvmlockstat" -i 0 -j "$R/kls-$i.json" -- $DL --json "$R/traced-$i.json" \
+            "$B/kvmlockstat" -i 0 $BENCH_KLS_ARGS -j "$R/kls-$i.json" -- $DL --json "$R/traced-$i.json" \
                 > "$R/traced-$i.log" 2>&1
         fi
         echo "bench: rep $i $kind exit $?"

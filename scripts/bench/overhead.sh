@@ -3,7 +3,8 @@
 # run: kvm-dirtylog's dirty memory time under kvmlockstat / alone, in the lab (real KVM
 # faults), alternating the two BENCH_REPS times in one boot.
 #   scripts/bench/overhead.sh [arm64|x86_64]      (make bench BENCH_ARCH=...)
-# BENCH_VCPUS, BENCH_SIZE, BENCH_ITER, BENCH_REPS tune the workload. A benchmark, not a
+# BENCH_VCPUS, BENCH_SIZE, BENCH_ITER, BENCH_REPS tune the workload; BENCH_KLS_ARGS adds
+# kvmlockstat options (e.g. --backend tracepoint, to price one probe set). A benchmark, not a
 # test: it prints figures and fails only when a run fails.
 set -euo pipefail
 cd "$(dirname "$(realpath "$0")")/../.."
@@ -14,6 +15,7 @@ export BENCH_VCPUS=${BENCH_VCPUS:-2} BENCH_SIZE=${BENCH_SIZE:-64M} BENCH_ITER=${
 guest=$(mktemp /tmp/guest-overhead.XXXXXX.sh)
 trap 'rm -f "$guest"' EXIT
 { for v in BENCH_VCPUS BENCH_SIZE BENCH_ITER BENCH_REPS; do echo "$v=${!v}"; done
+  echo "BENCH_KLS_ARGS='${BENCH_KLS_ARGS:-}'"
   cat scripts/bench/guest-overhead.sh; } > "$guest"
 LAB_ARCH=$arch LAB_CPUS=$((BENCH_VCPUS > 2 ? BENCH_VCPUS : 2)) LAB_GUEST=$guest LAB_RESULTS=$R \
     scripts/lab/lab.sh
