@@ -13,7 +13,8 @@
 #                      block keeps the write lock, passes 1-2 split blocks and only
 #                      passes from 3 on show the read-lock fast path)
 #   BA_PERFTEST=1      also run dirty_log_perf_test (0: skip)
-#   BA_LAB=1           run the lab workload (0: skip, report on what is there)
+#   BA_LAB=1           run the lab workload (0: skip)
+#   BA_REPORT_ONLY=1   run nothing, write the report from the results already there
 # Output: $OUT/before-after/report.md (+ raw results beside it).
 # Timings come from qemu TCG (emulated CPUs, nested virtualization): the
 # relative change is the figure to read, not the absolute milliseconds.
@@ -26,6 +27,7 @@ BA_SIZE=${BA_SIZE:-64M}
 BA_ITER=${BA_ITER:-4}
 BA_PERFTEST=${BA_PERFTEST:-1}
 BA_LAB=${BA_LAB:-1}
+BA_REPORT_ONLY=${BA_REPORT_ONLY:-0}
 ba="$OUT/before-after"
 report="$ba/report.md"
 
@@ -56,7 +58,9 @@ change() {
 
 # one lab value for vCPU count N: dirty|contention|wait_ms|wp|relax|tracefs
 lab_value() {
-	local side=$1 n=$2 what=$3 R="$ba/$side/lab" vm j
+	# (words of one `local` are expanded before any is assigned: R on its own line)
+	local side=$1 n=$2 what=$3 R vm j
+	R="$ba/$side/lab"
 	j="$R/dirtylog-v$n.json"
 	[[ -f $j ]] || { echo "-"; return; }
 	case $what in
@@ -76,7 +80,8 @@ lab_value() {
 }
 
 pt_value() {
-	local side=$1 n=$2 col=$3 f="$KBUILD/perftest/$side/summary.tsv"
+	local side=$1 n=$2 col=$3 f
+	f="$KBUILD/perftest/$side/summary.tsv"
 	[[ -f $f ]] || { echo "-"; return; }
 	awk -F'\t' -v n="$n" -v c="$col" 'NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
 		$1 == n { print $(idx[c]); exit }' "$f"
@@ -143,8 +148,8 @@ write_report() {
 		echo "$BA_SIZE guest memory per vCPU, $BA_ITER logged passes. Command:"
 		echo "\`make before-after BA_VCPUS=\"$BA_VCPUS\" BA_SIZE=$BA_SIZE BA_ITER=$BA_ITER\`"
 		echo
-		[[ $BA_LAB == 1 || -d $ba/before/lab ]] && { lab_tables; echo; }
-		[[ $BA_PERFTEST == 1 ]] && { pt_table; echo; }
+		if [[ $BA_LAB == 1 || -d $ba/before/lab ]]; then lab_tables; echo; fi
+		if [[ $BA_PERFTEST == 1 ]]; then pt_table; echo; fi
 		echo "Caveats: emulated CPUs (qemu TCG, nested virtualization): absolute times are not"
 		echo "hardware times; vCPU counts above the lab's $BA_CPUS CPUs are overcommitted."
 		echo "Cover letter (Ampere Altra, 64 CPUs, -b 2G): dirty memory time 926 -> 803 ms (1 vCPU),"
@@ -159,8 +164,9 @@ main() {
 		mkdir -p "$ba/$side"
 	done
 	for side in before after; do
-		[[ $BA_LAB == 1 ]] && run_lab "$side"
-		[[ $BA_PERFTEST == 1 ]] && run_perftest "$side"
+		[[ $BA_REPORT_ONLY == 1 ]] && break
+		if [[ $BA_LAB == 1 ]]; then run_lab "$side"; fi
+		if [[ $BA_PERFTEST == 1 ]]; then run_perftest "$side"; fi
 	done
 	write_report
 	cat "$report"

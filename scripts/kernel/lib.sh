@@ -98,7 +98,8 @@ forward_series() {
 
 # Make $KBUILD/src/{after,before} current for this tarball and series (cached).
 prepare_tree() {
-	local side=$1 dir="$KBUILD/src/$side" want
+	local side=$1 dir want
+	dir="$KBUILD/src/$side"
 	check_side "$side"
 	want=$(series_hash)
 	if [[ -f $dir/.kp-stamp && $(cat "$dir/.kp-stamp") == "$want" ]]; then
