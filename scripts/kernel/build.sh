@@ -82,6 +82,7 @@ main() {
 	key=$(build_key)
 	if [[ -z ${FORCE:-} && -f $dest/Image && -f $dest/build.stamp && $(cat "$dest/build.stamp") == "$key" ]]; then
 		log "$side: cached $dest/Image"
+		[[ -n ${KERNEL_CACHE:-} && ! -f $KERNEL_CACHE/$side-$key/Image ]] && store_cached "$key"
 		return
 	fi
 	if restore_cached "$key"; then return; fi
