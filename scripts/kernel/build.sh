@@ -5,8 +5,8 @@
 # after  = pinned tree as shipped. Both use kernel-patches/lab.config on top
 # of allnoconfig, so the series is the only difference.
 # Result: $OUT/kernel/<side>/Image (+ .config, System.map, vmlinux for BTF).
-# Cached: rebuilt only when the tarball, the series, the fragment or this
-# script change (FORCE=1 rebuilds anyway).
+# Cached: rebuilt only when the tarball, the series, the fragment or
+# BUILD_RECIPE change (FORCE=1 rebuilds anyway).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -16,8 +16,11 @@ dest="$KBUILD/$side"
 obj="$KBUILD/obj/$side"
 kmake=(make -s ARCH=arm64 CROSS_COMPILE="$KP_CROSS" -j"$KP_JOBS")
 
+# Bump when a change here alters the Image (not for log or comment edits).
+BUILD_RECIPE=1
+
 build_key() {
-	{ series_hash; sha256sum "$KP_FRAGMENT" "$0" | cut -d' ' -f1; echo "$KP_CROSS"; } |
+	{ series_hash; sha256sum "$KP_FRAGMENT" | cut -d' ' -f1; echo "$KP_CROSS recipe=$BUILD_RECIPE"; } |
 		sha256sum | cut -d' ' -f1
 }
 
