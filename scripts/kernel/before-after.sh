@@ -132,7 +132,7 @@ pt_table() {
 	done
 	echo
 	echo "dirty memory time: average per pass; \"passes >= 3\": only the passes whose faults are 4K"
-	echo "permission faults (passes 1-2 split the hugetlb block mappings, under the write lock on both)."
+	echo "permission faults (pass 1 takes no faults, pass 2 splits the hugetlb blocks under the write lock on both)."
 	echo "mmu_lock contentions: lock:contention_begin hits on the test VM's kvm->mmu_lock"
 	echo "(spinlock before; read+write of the rwlock after)."
 }

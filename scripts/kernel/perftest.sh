@@ -123,8 +123,8 @@ summarise() {
 		section "HIST abort v=$n" >"$res/abort-v$n.hist"
 		section "HIST relax v=$n" >"$res/relax-v$n.hist"
 		dirty=$(awk '/dirty memory time:/ {t = $NF; sub(/s$/, "", t); s += t; c++} END {if (c) printf "%.1f", s / c * 1000; else print "-"}' "$res/v$n.log")
-		# iterations 1-2 after enabling logging (manual protect, initially set) mostly split
-		# block mappings under the write lock; from 3 on, faults are 4K permission faults
+		# manual protect + initially set: pass 1 takes no faults, pass 2 splits the block
+		# mappings the first clear write-protected (write lock); from 3 on, 4K permission faults
 		steady=$(awk '/^Iteration [0-9]+ dirty memory time:/ && $2 >= 3 {t = $NF; sub(/s$/, "", t); s += t; c++} END {if (c) printf "%.1f", s / c * 1000; else print "-"}' "$res/v$n.log")
 		rc=$(sed -n "s/^@@PT-END v=$n rc=\([0-9]*\)@@$/\1/p" "$res/console.txt")
 		# the test VM's struct kvm is the pointer most guest aborts came with
