@@ -28,6 +28,7 @@ const volatile int ret_pf_spurious = -1;	/* RET_PF_SPURIOUS */
 const volatile bool ept_exit_qual = false;	/* x86 kvm_page_fault tracepoint carries VMX's EPT exit qualification */
 
 __u64 drops[NR_DROPS] = {};
+__u32 gen = 0;		/* collection generation, bumped by user space */
 
 /* ioctl numbers: _IOW(KVMIO, 0x42, struct kvm_dirty_log), _IOWR(KVMIO, 0xc0, struct kvm_clear_dirty_log) */
 #define KVM_GET_DIRTY_LOG	0x4010ae42U
@@ -171,7 +172,7 @@ static __always_inline struct wait_stat *fault_stat(__u64 kvm, __s32 vcpu_id, __
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct fault_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .type = type,
-			       .tgid = id >> 32 };
+			       .tgid = id >> 32, .gen = gen };
 
 	return lookup_or_init(&fault_stats, &k, &zero_stat, &drops[DROP_FAULT_STAT_FULL]);
 }
@@ -179,7 +180,8 @@ static __always_inline struct wait_stat *fault_stat(__u64 kvm, __s32 vcpu_id, __
 static __always_inline void add_path(__u64 kvm, __s32 vcpu_id, __u32 path)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct path_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .tgid = id >> 32 };
+	struct path_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .tgid = id >> 32,
+			      .gen = gen };
 	struct path_val *v;
 
 	v = lookup_or_init(&fault_paths, &k, &zero_path, &drops[DROP_FAULT_STAT_FULL]);
@@ -189,7 +191,7 @@ static __always_inline void add_path(__u64 kvm, __s32 vcpu_id, __u32 path)
 
 static __always_inline void add_timing(__u64 kvm, __u32 timing, __u32 mode, __u64 delta)
 {
-	struct timing_key k = { .kvm = kvm, .timing = timing, .mode = mode };
+	struct timing_key k = { .kvm = kvm, .timing = timing, .mode = mode, .gen = gen };
 	struct wait_stat *st;
 
 	k.vmm_pid = BPF_CORE_READ((struct kvm *)kvm, userspace_pid);

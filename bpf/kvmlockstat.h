@@ -87,6 +87,12 @@ enum drop_reason {
 
 /* ---- fault family (bpf/fault.bpf.c) ---- */
 
+/*
+ * Aggregation keys carry the generation BPF read from its global 'gen':
+ * user space bumps it, lets running programs finish, then drains only the
+ * older generation, so no increment lands in an entry being deleted.
+ */
+
 /* Per-CPU maps: each key costs sizeof(value) x possible CPUs, preallocated. */
 #define MAX_FAULT_ENTRIES	1024	/* (VM, vCPU thread, fault type) keys: 256 vCPUs x 4 */
 #define MAX_VM_TIMING_ENTRIES	512	/* (VM, timing, mode) keys: ~11 per VM */
@@ -132,6 +138,8 @@ struct fault_key {
 	__s32 vcpu_id;		/* vcpu->vcpu_id, -1 if unknown */
 	__u32 type;		/* enum fault_type */
 	__u32 tgid;		/* the VMM: known even after it exits */
+	__u32 gen;		/* collection generation (see fault_drain) */
+	__u32 pad;
 };
 
 /* Per vCPU thread: resolutions; value of the fault_paths per-CPU map. */
@@ -140,7 +148,7 @@ struct path_key {
 	__u32 tid;
 	__s32 vcpu_id;
 	__u32 tgid;
-	__u32 pad;
+	__u32 gen;
 };
 
 struct path_val {
@@ -152,6 +160,8 @@ struct timing_key {
 	__u32 vmm_pid;		/* kvm->userspace_pid */
 	__u16 timing;		/* enum vm_timing */
 	__u16 mode;		/* enum lock_mode */
+	__u32 gen;
+	__u32 pad;
 };
 
 #endif

@@ -54,6 +54,12 @@ static size_t value_size(const struct bpf_map *map)
 
 int collect_map_drain(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn)
 {
+	return collect_map_drain_if(map, ctx, delta, fn, NULL);
+}
+
+int collect_map_drain_if(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn,
+			 collect_keep_fn keep)
+{
 	size_t key_sz = bpf_map__key_size(map), val_sz = value_size(map), n;
 	int fd = bpf_map__fd(map), err = 0;
 	char *keys = collect_keys(fd, key_sz, &n), *val = malloc(val_sz);
@@ -66,6 +72,8 @@ int collect_map_drain(struct bpf_map *map, void *ctx, struct run *delta, collect
 	for (size_t i = 0; i < n && !err; i++) {
 		void *key = keys + i * key_sz;
 
+		if (keep && keep(ctx, key))
+			continue;
 		/* lookup_and_delete on hash maps needs 5.14; older: two steps. */
 		if (bpf_map_lookup_and_delete_elem(fd, key, val)) {
 			if (bpf_map_lookup_elem(fd, key, val))

@@ -25,6 +25,10 @@ typedef int (*collect_fn)(void *ctx, struct run *delta, const void *key, const v
  * maps give fn one value per possible CPU, each rounded up to 8 bytes.
  */
 int collect_map_drain(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn);
+/* Same, leaving alone the entries whose key keep() returns true for. */
+typedef bool (*collect_keep_fn)(void *ctx, const void *key);
+int collect_map_drain_if(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn,
+			 collect_keep_fn keep);
 
 /* Moves everything BPF aggregated since the last call into delta. */
 int collect_drain(struct collector *c, struct run *delta);

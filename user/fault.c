@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -407,7 +408,24 @@ void fault_detach(struct fault_probes *fp)
 
 struct drain_ctx {
 	uint32_t only_pid;
+	uint32_t gen;		/* the generation BPF writes now: not drained */
 };
+
+/* Entries BPF may still be adding to: the current generation. */
+static bool current_fault(void *ctx, const void *k)
+{
+	return ((const struct fault_key *)k)->gen == ((struct drain_ctx *)ctx)->gen;
+}
+
+static bool current_path(void *ctx, const void *k)
+{
+	return ((const struct path_key *)k)->gen == ((struct drain_ctx *)ctx)->gen;
+}
+
+static bool current_timing(void *ctx, const void *k)
+{
+	return ((const struct timing_key *)k)->gen == ((struct drain_ctx *)ctx)->gen;
+}
 
 static size_t stride(size_t sz)
 {
@@ -514,17 +532,33 @@ static void name_mmu_locks(struct fault_probes *fp, struct run *delta)
 	}
 }
 
+/*
+ * Deleting an entry a program is adding to loses that addition.  So: move
+ * BPF to a new generation of keys, give programs that read the old one
+ * time to finish (they run for microseconds, without sleeping), and drain
+ * only the old generations.
+ */
+static void next_generation(struct fault_probes *fp, struct drain_ctx *c)
+{
+	struct timespec grace = { 0, 10 * 1000 * 1000 };
+
+	c->gen = __atomic_add_fetch(&fp->skel->bss->gen, 1, __ATOMIC_SEQ_CST);
+	nanosleep(&grace, NULL);
+}
+
 int fault_drain(struct fault_probes *fp, struct run *delta, uint32_t only_pid)
 {
 	struct drain_ctx c = { .only_pid = only_pid };
 	struct fault_bpf *s = fp->skel;
 	int err;
 
-	err = collect_map_drain(s->maps.fault_stats, &c, delta, add_fault);
+	next_generation(fp, &c);
+	err = collect_map_drain_if(s->maps.fault_stats, &c, delta, add_fault, current_fault);
 	if (!err)
-		err = collect_map_drain(s->maps.fault_paths, &c, delta, add_path);
+		err = collect_map_drain_if(s->maps.fault_paths, &c, delta, add_path, current_path);
 	if (!err)
-		err = collect_map_drain(s->maps.vm_timings, &c, delta, add_timing);
+		err = collect_map_drain_if(s->maps.vm_timings, &c, delta, add_timing,
+					   current_timing);
 	take_drops(fp, delta);
 	name_mmu_locks(fp, delta);
 	return err;
