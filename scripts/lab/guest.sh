@@ -114,6 +114,8 @@ variants() {
     # 2 MiB hugetlbfs pages, which dirty logging must map (and log) 4 KiB at a time.
     echo 8 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
     variant hugetlb -v 2 -b 8M -i 2 -s anonymous_hugetlb_2mb
+    # Far above 4 GiB: x86's page tables and arm64's flat IPA space both reach it.
+    variant highgpa -v 2 -b 4M -i 1 -p 0x4000000000
 }
 
 echo 0 > "$R/.rc"

@@ -2,7 +2,7 @@
 # assert.sh RESULTS: checks one lab run's results against the kernel's own counts.
 # Prints PASS:/FAIL:/SKIP: lines and a last line "N passed, N failed, N skipped";
 # exits non-zero if anything failed. Every check is a function named check_*, run
-# for each vCPU count in the order of CHECKS: to assert something new (e.g. the
+# for each vCPU count in the order of CHECKS then KLS_CHECKS: to assert something new (e.g. the
 # fault section kvmlockstat will gain), write one function and list it there.
 set -uo pipefail
 . "$(dirname "$(realpath "$0")")/../../scripts/lab/lablib.sh"
@@ -20,9 +20,9 @@ expect_eq() {	# expect_eq WHAT GOT WANT
 
 # The first two gate the rest: without a run and its record nothing else is meaningful.
 GATES="check_run_ok check_dirtylog_json"
-CHECKS="check_pages_dirtied check_wp_faults check_fast_path
-        check_kvm_stats check_kvmlockstat_json check_contention_matches_kernel
-        check_contention_seen $FAULT_CHECKS"
+CHECKS="check_pages_dirtied check_wp_faults check_fast_path check_kvm_stats"
+# kvmlockstat's own checks, run once its record names the workload's VM.
+KLS_CHECKS="check_contention_matches_kernel check_contention_seen $FAULT_CHECKS"
 
 check_run_ok() {
     expect_eq "kvmlockstat -- kvm-dirtylog exit status" "$(cat "$R/rc-v$n" 2>/dev/null || echo missing)" 0 &&
@@ -78,14 +78,14 @@ check_kvm_stats() {
 
 check_kvmlockstat_json() {
     local j=$R/kvmlockstat-v$n.json vm
-    [ -f "$j" ] || { ko "no kvmlockstat JSON ($j)"; return; }
+    [ -f "$j" ] || { ko "no kvmlockstat JSON ($j)"; return 1; }
     jq -e '.schema and (.vms | type == "array")' "$j" > /dev/null 2>&1 ||
-        { ko "kvmlockstat JSON incomplete or unreadable: $j"; return; }
+        { ko "kvmlockstat JSON incomplete or unreadable: $j"; return 1; }
     vm=$(kls_vm "$R" "$n")
     if [ -n "$vm" ] && echo "$vm" | jq -e '.mmu_lock and .kvm and
             ([.contention.read, .contention.write] | all(.count | type == "number"))' > /dev/null
     then ok "kvmlockstat JSON complete, names the workload's VM (mmu_lock $(echo "$vm" | jq -r .mmu_lock))"
-    else ko "kvmlockstat JSON has no VM for kvm-dirtylog's pid $(jq .pid "$R/dirtylog-v$n.json")"
+    else ko "kvmlockstat JSON has no VM for kvm-dirtylog's pid $(jq .pid "$R/dirtylog-v$n.json")"; return 1
     fi
 }
 
@@ -152,6 +152,7 @@ negative_checks() {
     check_variant manual "manual protect (-g) over 4 memslots, THP" \
         '.config.manual_protect and .config.memslots == 4 and ([.iterations[].clear_dirty_log_ns] | all(. > 0))'
     check_variant hugetlb "2 MiB hugetlbfs backing" '.config.backing == "anonymous_hugetlb_2mb"'
+    check_variant highgpa "test memory at 256 GiB (-p 0x4000000000)" '.config.test_gpa == 274877906944'
     check_negative vcpus-over-host-limit "allows at most"
     check_negative memory-over-host "host memory"
     check_negative size-not-page-multiple "multiple of"
@@ -167,6 +168,8 @@ run_checks() {
     local c
     for c in $GATES; do "$c" || { ko "the other checks of this run were not run"; return; }; done
     for c in $CHECKS; do "$c"; done
+    check_kvmlockstat_json || { ko "kvmlockstat's checks of this run were not run"; return; }
+    for c in $KLS_CHECKS; do "$c"; done
 }
 
 negative_checks
