@@ -163,16 +163,29 @@ static int btf_enum_value(const char *name, int *val)
 	return found;
 }
 
-static void set_rodata(struct fault_bpf *s, const struct fault_opts *o)
-{
-	int v;
+/* What the kernel says, read once for all the backends tried (BTF parsing is slow). */
+struct kernel_facts {
+	int ret_pf_fixed, ret_pf_spurious;	/* -1: not in BTF (arm64, no KVM) */
+	bool ept_exit_qual;
+};
 
+static void read_kernel_facts(struct kernel_facts *kf)
+{
+	kf->ret_pf_fixed = kf->ret_pf_spurious = -1;
+	if (btf_enum_value("RET_PF_FIXED", &kf->ret_pf_fixed))
+		kf->ret_pf_fixed = -1;
+	if (btf_enum_value("RET_PF_SPURIOUS", &kf->ret_pf_spurious))
+		kf->ret_pf_spurious = -1;
+	kf->ept_exit_qual = access("/sys/module/kvm_intel", F_OK) == 0;
+}
+
+static void set_rodata(struct fault_bpf *s, const struct fault_opts *o,
+		       const struct kernel_facts *kf)
+{
 	s->rodata->targ_tgid = o->target_tgid;
-	if (!btf_enum_value("RET_PF_FIXED", &v))
-		s->rodata->ret_pf_fixed = v;
-	if (!btf_enum_value("RET_PF_SPURIOUS", &v))
-		s->rodata->ret_pf_spurious = v;
-	s->rodata->ept_exit_qual = access("/sys/module/kvm_intel", F_OK) == 0;
+	s->rodata->ret_pf_fixed = kf->ret_pf_fixed;
+	s->rodata->ret_pf_spurious = kf->ret_pf_spurious;
+	s->rodata->ept_exit_qual = kf->ept_exit_qual;
 }
 
 /* Switches on this backend's programs; returns how many function probes. */
@@ -233,7 +246,7 @@ static int attach_all(struct fault_probes *fp, struct tries *t)
 }
 
 static int try_backend(struct fault_probes *fp, int backend, const struct fault_opts *o,
-		       const struct ksyms *k, struct tries *t)
+		       const struct kernel_facts *kf, const struct ksyms *k, struct tries *t)
 {
 	int funcs, err;
 
@@ -242,7 +255,7 @@ static int try_backend(struct fault_probes *fp, int backend, const struct fault_
 	fp->skel = fault_bpf__open();
 	if (!fp->skel)
 		return -errno;
-	set_rodata(fp->skel, o);
+	set_rodata(fp->skel, o, kf);
 	funcs = pick_programs(fp->skel, backend, k);
 	/* A function backend with no function to probe is no backend. */
 	t->nothing = backend != FB_TRACEPOINT && !funcs;
@@ -365,13 +378,15 @@ int fault_attach(struct fault_probes **out, const struct fault_opts *o, struct r
 	const struct ksyms *k = o->ksyms ? o->ksyms : own;
 	struct fault_probes *fp = calloc(1, sizeof(*fp));
 	struct tries t = { "" };
+	struct kernel_facts kf;
 	int err = -ENOENT;
 
 	*out = NULL;
+	read_kernel_facts(&kf);
 	for (int b = 0; fp && b < NR_FAULT_BACKENDS; b++) {
 		if (o->backend >= 0 && b != o->backend)
 			continue;
-		err = try_backend(fp, b, o, k, &t);
+		err = try_backend(fp, b, o, &kf, k, &t);
 		if (!err)
 			break;
 		note_try(&t, b, err);
