@@ -110,7 +110,7 @@ variant() {
     echo $? > "$R/variant-$name.rc"
 }
 variants() {
-    variant manual -v 2 -b 8M -i 2 -g -x 4 -s anonymous_thp
+    variant manual -v 2 -b 8M -i 2 -g -x 4 -s anonymous_thp -c 1,0
     # 2 MiB hugetlbfs pages, which dirty logging must map (and log) 4 KiB at a time.
     echo 8 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
     variant hugetlb -v 2 -b 8M -i 2 -s anonymous_hugetlb_2mb

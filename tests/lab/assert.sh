@@ -149,7 +149,7 @@ check_variant() {
 negative_checks() {
     n=-
     check_kvm_mode
-    check_variant manual "manual protect (-g) over 4 memslots, THP" \
+    check_variant manual "manual protect (-g) over 4 memslots, THP, pinned (-c 1,0)" \
         '.config.manual_protect and .config.memslots == 4 and ([.iterations[].clear_dirty_log_ns] | all(. > 0))'
     check_variant hugetlb "2 MiB hugetlbfs backing" '.config.backing == "anonymous_hugetlb_2mb"'
     check_variant highgpa "test memory at 256 GiB (-p 0x4000000000)" '.config.test_gpa == 274877906944'
