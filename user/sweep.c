@@ -166,24 +166,26 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 /* A record, or every *.json in a directory that is a kvmlockstat record. */
 #define DIRTYLOG_SCHEMA "kvm-dirtylog/1"
 
-/* kvm-dirtylog's mean dirty memory time per logged pass joins the record of its vCPU count. */
+/*
+ * kvm-dirtylog's mean dirty memory time per logged pass joins the record that
+ * traced it: the report's pid is the VMM pid of the record's VM.  (Matching on
+ * the vCPU count alone would pick up other reports in the same directory.)
+ */
 static int attach_dirtylog(struct side *s, const char *file)
 {
-	json_object *root = json_object_from_file(file), *cfg, *v, *sum, *t;
-	struct point *p;
+	json_object *root = json_object_from_file(file), *pid, *sum, *t;
 
-	if (!root || !json_object_object_get_ex(root, "config", &cfg) ||
-	    !json_object_object_get_ex(cfg, "vcpus", &v) ||
+	if (!root || !json_object_object_get_ex(root, "pid", &pid) ||
 	    !json_object_object_get_ex(root, "summary", &sum) ||
 	    !json_object_object_get_ex(sum, "dirty_memory_avg_ns", &t)) {
-		fprintf(stderr, "kvmlockstat: %s: field 'config.vcpus' or 'summary.dirty_memory_avg_ns': "
+		fprintf(stderr, "kvmlockstat: %s: field 'pid' or 'summary.dirty_memory_avg_ns': "
 			"missing or not JSON\n", file);
 		json_object_put(root);
 		return -1;
 	}
-	p = (struct point *)find_row(s, json_object_get_int(v));
-	if (p)
-		p->dirty_ms = json_object_get_double(t) / 1e6;
+	for (int i = 0; i < s->n; i++)
+		if (s->pts[i].vm->pid == (uint32_t)json_object_get_int(pid))
+			s->pts[i].dirty_ms = json_object_get_double(t) / 1e6;
 	json_object_put(root);
 	return 0;
 }

@@ -25,7 +25,9 @@ figure() {
     f=$(grep -l '"kvmlockstat-run/1"' "$dir"/kvmlockstat-v*.json | while read -r x; do
         jq -e --argjson n "$n" '.vms | max_by(.contention.total.count) | .nr_vcpus == $n' "$x" > /dev/null && echo "$x"; done | head -1)
     c=$(jq '.vms | max_by(.contention.total.count) | .contention.total.count' "$f")
-    d=$(jq --argjson n "$n" 'select(.config.vcpus == $n) | .summary.dirty_memory_avg_ns / 1e6' "$dir"/dirtylog-v*.json)
+    # The report of the run this record traced: same VMM pid.
+    d=$(jq --argjson p "$(jq '.vms | max_by(.contention.total.count) | .pid' "$f")" \
+        'select(.pid == $p) | .summary.dirty_memory_avg_ns / 1e6' "$dir"/*.json 2>/dev/null)
     echo "$c $d"
 }
 
