@@ -168,36 +168,82 @@ static __always_inline int end(__u32 level, struct inflight *out)
 	return 0;
 }
 
-static __always_inline struct wait_stat *fault_stat(__u64 kvm, __s32 vcpu_id, __u32 type)
+/*
+ * Updates happen inside a window user space can wait for: the drain moves
+ * 'gen' on, waits until no program is still in a window of the old
+ * generation (active[old & 1] == 0), and only then deletes that
+ * generation's entries, so no addition lands in a deleted entry however
+ * long a CPU stalls (a TCG vCPU can stop for milliseconds).  The fetch
+ * form of the atomic orders the re-read of gen after the increment.
+ */
+__u64 active[2] = {};
+
+static __always_inline __u32 window_enter(void)
+{
+	__u32 g = gen;
+	__u64 was = __sync_fetch_and_add(&active[g & 1], 1);
+
+	barrier_var(was);
+	if (gen == g)
+		return g;
+	/* Moved on meanwhile: the drain of g may not have seen us, join the new one. */
+	__sync_fetch_and_add(&active[g & 1], -1);
+	g = gen;
+	was = __sync_fetch_and_add(&active[g & 1], 1);
+	barrier_var(was);
+	return g;
+}
+
+/* The fetch form again: a release, so the additions are seen before the exit. */
+static __always_inline void window_exit(__u32 g)
+{
+	__u64 was = __sync_fetch_and_add(&active[g & 1], -1);
+
+	barrier_var(was);
+}
+
+/* Adds one fault; delta is its latency, or 0 with timed false (tracepoints). */
+static __always_inline void add_fault(__u64 kvm, __s32 vcpu_id, __u32 type, __u64 delta,
+				      bool timed)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct fault_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .type = type,
-			       .tgid = id >> 32, .gen = gen };
+			       .tgid = id >> 32 };
+	struct wait_stat *st;
 
-	return lookup_or_init(&fault_stats, &k, &zero_stat, &drops[DROP_FAULT_STAT_FULL]);
+	k.gen = window_enter();
+	st = lookup_or_init(&fault_stats, &k, &zero_stat, &drops[DROP_FAULT_STAT_FULL]);
+	if (st && timed)
+		wait_stat_add(st, delta);
+	else if (st)
+		__sync_fetch_and_add(&st->count, 1);
+	window_exit(k.gen);
 }
 
 static __always_inline void add_path(__u64 kvm, __s32 vcpu_id, __u32 path)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct path_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .tgid = id >> 32,
-			      .gen = gen };
+	struct path_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .tgid = id >> 32 };
 	struct path_val *v;
 
+	k.gen = window_enter();
 	v = lookup_or_init(&fault_paths, &k, &zero_path, &drops[DROP_FAULT_STAT_FULL]);
 	if (v && path < NR_FAULT_PATHS)
 		__sync_fetch_and_add(&v->count[path], 1);
+	window_exit(k.gen);
 }
 
 static __always_inline void add_timing(__u64 kvm, __u32 timing, __u32 mode, __u64 delta)
 {
-	struct timing_key k = { .kvm = kvm, .timing = timing, .mode = mode, .gen = gen };
+	struct timing_key k = { .kvm = kvm, .timing = timing, .mode = mode };
 	struct wait_stat *st;
 
 	k.vmm_pid = BPF_CORE_READ((struct kvm *)kvm, userspace_pid);
+	k.gen = window_enter();
 	st = lookup_or_init(&vm_timings, &k, &zero_stat, &drops[DROP_FAULT_STAT_FULL]);
 	if (st)
 		wait_stat_add(st, delta);
+	window_exit(k.gen);
 }
 
 /* ---- faults: count and latency per vCPU thread ---- */
@@ -219,27 +265,19 @@ static __always_inline int fault_enter(struct kvm_vcpu *vcpu, __u32 type)
 static __always_inline int fault_exit(void)
 {
 	struct inflight f;
-	struct wait_stat *st;
 
-	if (end(LVL_FAULT, &f))
-		return 0;
-	st = fault_stat(f.kvm, f.vcpu_id, f.tag);
-	if (st)
-		wait_stat_add(st, bpf_ktime_get_ns() - f.ts);
+	if (!end(LVL_FAULT, &f))
+		add_fault(f.kvm, f.vcpu_id, f.tag, bpf_ktime_get_ns() - f.ts, true);
 	return 0;
 }
 
 /* Tracepoint backend: the fault is seen once, so only its count is known. */
 static __always_inline int fault_seen(__u64 kvm, __s32 vcpu_id, __u32 type)
 {
-	struct wait_stat *st;
-
 	if (!wanted())
 		return 0;
 	note_vm((struct kvm *)kvm);
-	st = fault_stat(kvm, vcpu_id, type);
-	if (st)
-		__sync_fetch_and_add(&st->count, 1);
+	add_fault(kvm, vcpu_id, type, 0, false);
 	return 0;
 }
 

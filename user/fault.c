@@ -548,17 +548,21 @@ static void name_mmu_locks(struct fault_probes *fp, struct run *delta)
 }
 
 /*
- * Deleting an entry a program is adding to loses that addition.  So: move
- * BPF to a new generation of keys, give programs that read the old one
- * time to finish (they run for microseconds, without sleeping), and drain
- * only the old generations.
+ * Deleting an entry a program is adding to would lose (or misplace) that
+ * addition.  So: move BPF to a new generation of keys, wait until no
+ * program is still inside an update window of the old one (see
+ * window_enter in fault.bpf.c), and drain only the old generations.
  */
 static void next_generation(struct fault_probes *fp, struct drain_ctx *c)
 {
-	struct timespec grace = { 0, 10 * 1000 * 1000 };
+	struct timespec nap = { 0, 1000 * 1000 };
+	uint32_t old = __atomic_fetch_add(&fp->skel->bss->gen, 1, __ATOMIC_SEQ_CST);
 
-	c->gen = __atomic_add_fetch(&fp->skel->bss->gen, 1, __ATOMIC_SEQ_CST);
-	nanosleep(&grace, NULL);
+	c->gen = old + 1;
+	/* Windows last microseconds; a stalled CPU a few ms.  Give up after 1 s. */
+	for (int i = 0; i < 1000 && __atomic_load_n(&fp->skel->bss->active[old & 1],
+						    __ATOMIC_SEQ_CST); i++)
+		nanosleep(&nap, NULL);
 }
 
 int fault_drain(struct fault_probes *fp, struct run *delta, uint32_t only_pid)
