@@ -28,7 +28,6 @@ const volatile int ret_pf_spurious = -1;	/* RET_PF_SPURIOUS */
 const volatile bool ept_exit_qual = false;	/* x86 kvm_page_fault tracepoint carries VMX's EPT exit qualification */
 
 __u64 drops[NR_DROPS] = {};
-__u32 gen = 0;		/* collection generation, bumped by user space */
 
 /* ioctl numbers: _IOW(KVMIO, 0x42, struct kvm_dirty_log), _IOWR(KVMIO, 0xc0, struct kvm_clear_dirty_log) */
 #define KVM_GET_DIRTY_LOG	0x4010ae42U
@@ -166,40 +165,6 @@ static __always_inline int end(__u32 level, struct inflight *out)
 	*out = *f;
 	bpf_map_delete_elem(&inflight, &k);
 	return 0;
-}
-
-/*
- * Updates happen inside a window user space can wait for: the drain moves
- * 'gen' on, waits until no program is still in a window of the old
- * generation (active[old & 1] == 0), and only then deletes that
- * generation's entries, so no addition lands in a deleted entry however
- * long a CPU stalls (a TCG vCPU can stop for milliseconds).  The fetch
- * form of the atomic orders the re-read of gen after the increment.
- */
-__u64 active[2] = {};
-
-static __always_inline __u32 window_enter(void)
-{
-	__u32 g = gen;
-	__u64 was = __sync_fetch_and_add(&active[g & 1], 1);
-
-	barrier_var(was);
-	if (gen == g)
-		return g;
-	/* Moved on meanwhile: the drain of g may not have seen us, join the new one. */
-	__sync_fetch_and_add(&active[g & 1], -1);
-	g = gen;
-	was = __sync_fetch_and_add(&active[g & 1], 1);
-	barrier_var(was);
-	return g;
-}
-
-/* The fetch form again: a release, so the additions are seen before the exit. */
-static __always_inline void window_exit(__u32 g)
-{
-	__u64 was = __sync_fetch_and_add(&active[g & 1], -1);
-
-	barrier_var(was);
 }
 
 /* Adds one fault; delta is its latency, or 0 with timed false (tracepoints). */

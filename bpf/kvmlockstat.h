@@ -43,6 +43,8 @@ struct lock_key {
 	__u64 lock;
 	__u32 tid;
 	__u32 mode;
+	__u32 gen;		/* collection generation (see collect_next_generation) */
+	__u32 pad;
 };
 
 /* Same, split by the kernel call chain that waited. */
@@ -51,7 +53,7 @@ struct stack_key {
 	__u32 tid;
 	__u32 mode;
 	__s32 stack_id;
-	__u32 pad;
+	__u32 gen;
 };
 
 struct stack_val {

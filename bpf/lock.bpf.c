@@ -113,7 +113,9 @@ static __always_inline void note_mmu_lock(__u64 lock, struct kvm *kvm,
 	info.vmm_pid = BPF_CORE_READ(kvm, userspace_pid);
 	if (BPF_CORE_READ(task, mm) == BPF_CORE_READ(kvm, mm))
 		BPF_CORE_READ_STR_INTO(&info.vmm_comm, task, group_leader, comm);
-	if (bpf_map_update_elem(&lock_infos, &lock, &info, BPF_NOEXIST) == -12)
+	/* EEXIST: another CPU noted it first; anything else (E2BIG: full) is a loss. */
+	if (bpf_map_update_elem(&lock_infos, &lock, &info, BPF_NOEXIST) < 0 &&
+	    !bpf_map_lookup_elem(&lock_infos, &lock))
 		drop(DROP_INFO_FULL);
 }
 
@@ -127,7 +129,8 @@ static __always_inline void note_task(__u32 tid, __u32 tgid, struct kvm *kvm,
 	ti.tgid = tgid;
 	ti.in_vmm = kvm && BPF_CORE_READ(task, mm) == BPF_CORE_READ(kvm, mm);
 	bpf_get_current_comm(&ti.comm, sizeof(ti.comm));
-	if (bpf_map_update_elem(&tasks, &tid, &ti, BPF_NOEXIST) == -12)
+	if (bpf_map_update_elem(&tasks, &tid, &ti, BPF_NOEXIST) < 0 &&
+	    !bpf_map_lookup_elem(&tasks, &tid))
 		drop(DROP_INFO_FULL);
 }
 
@@ -183,6 +186,7 @@ static __always_inline void account(__u32 tid, const struct wait_start *ws, __u6
 	struct wait_stat *st;
 	struct stack_val *sv;
 
+	lk.gen = sk.gen = window_enter();
 	st = lookup_or_init(&lock_stats, &lk, &zero_stat, &drops[DROP_STAT_FULL]);
 	if (st)
 		wait_stat_add(st, delta);
@@ -191,6 +195,7 @@ static __always_inline void account(__u32 tid, const struct wait_start *ws, __u6
 		__sync_fetch_and_add(&sv->count, 1);
 		__sync_fetch_and_add(&sv->total_ns, delta);
 	}
+	window_exit(lk.gen);
 }
 
 static __always_inline int on_end(__u64 lock)

@@ -62,4 +62,44 @@ static __always_inline void wait_stat_add(struct wait_stat *s, __u64 delta)
 		__sync_fetch_and_add(&s->hist[slot], 1);
 }
 
+/*
+ * Every aggregation key carries the generation it was added in: user
+ * space drains only generations BPF has left (collect_next_generation).
+ */
+__u32 gen = 0;
+
+/*
+ * Updates happen inside a window user space can wait for: the drain moves
+ * 'gen' on, waits until no program is still in a window of the old
+ * generation (active[old & 1] == 0), and only then deletes that
+ * generation's entries, so no addition lands in a deleted entry however
+ * long a CPU stalls (a TCG vCPU can stop for milliseconds).  The fetch
+ * form of the atomic orders the re-read of gen after the increment.
+ */
+__u64 active[2] = {};
+
+static __always_inline __u32 window_enter(void)
+{
+	__u32 g = gen;
+	__u64 was = __sync_fetch_and_add(&active[g & 1], 1);
+
+	barrier_var(was);
+	if (gen == g)
+		return g;
+	/* Moved on meanwhile: the drain of g may not have seen us, join the new one. */
+	__sync_fetch_and_add(&active[g & 1], -1);
+	g = gen;
+	was = __sync_fetch_and_add(&active[g & 1], 1);
+	barrier_var(was);
+	return g;
+}
+
+/* The fetch form again: a release, so the additions are seen before the exit. */
+static __always_inline void window_exit(__u32 g)
+{
+	__u64 was = __sync_fetch_and_add(&active[g & 1], -1);
+
+	barrier_var(was);
+}
+
 #endif

@@ -6,9 +6,11 @@
  * traces are only read: they stay valid for the whole run.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include "collect.h"
 #include "fault.h"
@@ -52,13 +54,9 @@ static size_t value_size(const struct bpf_map *map)
 	return sz;
 }
 
-int collect_map_drain(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn)
-{
-	return collect_map_drain_if(map, ctx, delta, fn, NULL);
-}
-
-int collect_map_drain_if(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn,
-			 collect_keep_fn keep)
+/* The drain itself; gen_off < 0: every entry, else skip keys of generation keep_gen. */
+static int drain(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn,
+		 long gen_off, uint32_t keep_gen)
 {
 	size_t key_sz = bpf_map__key_size(map), val_sz = value_size(map), n;
 	int fd = bpf_map__fd(map), err = 0;
@@ -70,10 +68,14 @@ int collect_map_drain_if(struct bpf_map *map, void *ctx, struct run *delta, coll
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n && !err; i++) {
-		void *key = keys + i * key_sz;
+		char *key = keys + i * key_sz;
+		uint32_t g;
 
-		if (keep && keep(ctx, key))
-			continue;
+		if (gen_off >= 0) {
+			memcpy(&g, key + gen_off, sizeof(g));
+			if (g == keep_gen)
+				continue;	/* BPF may still be adding to it */
+		}
 		/* lookup_and_delete on hash maps needs 5.14; older: two steps. */
 		if (bpf_map_lookup_and_delete_elem(fd, key, val)) {
 			if (bpf_map_lookup_elem(fd, key, val))
@@ -85,6 +87,42 @@ int collect_map_drain_if(struct bpf_map *map, void *ctx, struct run *delta, coll
 	free(keys);
 	free(val);
 	return err;
+}
+
+int collect_map_drain(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn)
+{
+	return drain(map, ctx, delta, fn, -1, 0);
+}
+
+int collect_map_drain_gen(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn,
+			  size_t gen_off, uint32_t cur_gen)
+{
+	return drain(map, ctx, delta, fn, gen_off, cur_gen);
+}
+
+/*
+ * Deleting an entry a program is adding to would lose (or misplace) that
+ * addition.  So: move BPF to a new generation of keys, wait until no
+ * program is still inside an update window of the old one (window_enter
+ * in stat.bpf.h), and let the caller drain only the old generations.
+ */
+uint32_t collect_next_generation(__u32 *gen, __u64 active[2])
+{
+	struct timespec nap = { 0, 1000 * 1000 };
+	uint32_t old = __atomic_fetch_add(gen, 1, __ATOMIC_SEQ_CST);
+
+	/* Windows last microseconds; a stalled (TCG) CPU a few ms.  Give up after 1 s. */
+	for (int i = 0; i < 1000 && __atomic_load_n(&active[old & 1], __ATOMIC_SEQ_CST); i++)
+		nanosleep(&nap, NULL);
+	return old + 1;
+}
+
+void collect_drops(const __u64 now[NR_DROPS], uint64_t seen[NR_DROPS], struct run *delta)
+{
+	for (int d = 0; d < NR_DROPS; d++) {
+		delta->drops[d] += now[d] - seen[d];
+		seen[d] = now[d];
+	}
 }
 
 /* Lock identity, filtered: NULL when the lock is not to be shown. */
@@ -174,26 +212,20 @@ static int add_stack_stat(void *ctx, struct run *delta, const void *k, const voi
 	return 0;
 }
 
-static void take_drops(struct collector *c, struct run *delta)
-{
-	for (int d = 0; d < NR_DROPS; d++) {
-		uint64_t now = c->skel->bss->drops[d];
-
-		delta->drops[d] += now - c->drops_seen[d];
-		c->drops_seen[d] = now;
-	}
-}
-
 int collect_drain(struct collector *c, struct run *delta)
 {
 	int err;
 
-	err = collect_map_drain(c->skel->maps.lock_stats, c, delta, add_lock_stat);
+	uint32_t cur = collect_next_generation(&c->skel->bss->gen, c->skel->bss->active);
+
+	err = collect_map_drain_gen(c->skel->maps.lock_stats, c, delta, add_lock_stat,
+				    offsetof(struct lock_key, gen), cur);
 	if (!err)
-		err = collect_map_drain(c->skel->maps.stack_stats, c, delta, add_stack_stat);
+		err = collect_map_drain_gen(c->skel->maps.stack_stats, c, delta, add_stack_stat,
+					    offsetof(struct stack_key, gen), cur);
 	if (!err && c->fault)
 		err = fault_drain(c->fault, delta, c->only_pid);
-	take_drops(c, delta);
+	collect_drops(c->skel->bss->drops, c->drops_seen, delta);
 	for (size_t i = 0; i < delta->nr_locks && c->ksyms; i++)
 		if (!delta->locks[i].name[0])
 			lockname_from_stacks(&delta->locks[i], c->ksyms);

@@ -25,10 +25,16 @@ typedef int (*collect_fn)(void *ctx, struct run *delta, const void *key, const v
  * maps give fn one value per possible CPU, each rounded up to 8 bytes.
  */
 int collect_map_drain(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn);
-/* Same, leaving alone the entries whose key keep() returns true for. */
-typedef bool (*collect_keep_fn)(void *ctx, const void *key);
-int collect_map_drain_if(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn,
-			 collect_keep_fn keep);
+/*
+ * Same for maps whose keys carry a generation (a __u32 at gen_off): entries
+ * of cur_gen, which BPF may still be adding to, are left for the next drain.
+ */
+int collect_map_drain_gen(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn,
+			  size_t gen_off, uint32_t cur_gen);
+/* Moves BPF to the next key generation once no update of the old one is under way. */
+uint32_t collect_next_generation(__u32 *gen, __u64 active[2]);
+/* Adds the growth of BPF's cumulative drop counters since the last call to delta. */
+void collect_drops(const __u64 now[NR_DROPS], uint64_t seen[NR_DROPS], struct run *delta);
 
 /* Moves everything BPF aggregated since the last call into delta. */
 int collect_drain(struct collector *c, struct run *delta);

@@ -423,24 +423,7 @@ void fault_detach(struct fault_probes *fp)
 
 struct drain_ctx {
 	uint32_t only_pid;
-	uint32_t gen;		/* the generation BPF writes now: not drained */
 };
-
-/* Entries BPF may still be adding to: the current generation. */
-static bool current_fault(void *ctx, const void *k)
-{
-	return ((const struct fault_key *)k)->gen == ((struct drain_ctx *)ctx)->gen;
-}
-
-static bool current_path(void *ctx, const void *k)
-{
-	return ((const struct path_key *)k)->gen == ((struct drain_ctx *)ctx)->gen;
-}
-
-static bool current_timing(void *ctx, const void *k)
-{
-	return ((const struct timing_key *)k)->gen == ((struct drain_ctx *)ctx)->gen;
-}
 
 static size_t stride(size_t sz)
 {
@@ -521,16 +504,6 @@ static int add_timing(void *ctx, struct run *delta, const void *k, const void *v
 	return 0;
 }
 
-static void take_drops(struct fault_probes *fp, struct run *delta)
-{
-	for (int d = 0; d < NR_DROPS; d++) {
-		uint64_t now = fp->skel->bss->drops[d];
-
-		delta->drops[d] += now - fp->drops_seen[d];
-		fp->drops_seen[d] = now;
-	}
-}
-
 /* Names each VM's mmu_lock from the addresses BPF learnt, contended or not. */
 static void name_mmu_locks(struct fault_probes *fp, struct run *delta)
 {
@@ -547,38 +520,22 @@ static void name_mmu_locks(struct fault_probes *fp, struct run *delta)
 	}
 }
 
-/*
- * Deleting an entry a program is adding to would lose (or misplace) that
- * addition.  So: move BPF to a new generation of keys, wait until no
- * program is still inside an update window of the old one (see
- * window_enter in fault.bpf.c), and drain only the old generations.
- */
-static void next_generation(struct fault_probes *fp, struct drain_ctx *c)
-{
-	struct timespec nap = { 0, 1000 * 1000 };
-	uint32_t old = __atomic_fetch_add(&fp->skel->bss->gen, 1, __ATOMIC_SEQ_CST);
-
-	c->gen = old + 1;
-	/* Windows last microseconds; a stalled CPU a few ms.  Give up after 1 s. */
-	for (int i = 0; i < 1000 && __atomic_load_n(&fp->skel->bss->active[old & 1],
-						    __ATOMIC_SEQ_CST); i++)
-		nanosleep(&nap, NULL);
-}
-
 int fault_drain(struct fault_probes *fp, struct run *delta, uint32_t only_pid)
 {
 	struct drain_ctx c = { .only_pid = only_pid };
 	struct fault_bpf *s = fp->skel;
+	uint32_t cur = collect_next_generation(&s->bss->gen, s->bss->active);
 	int err;
 
-	next_generation(fp, &c);
-	err = collect_map_drain_if(s->maps.fault_stats, &c, delta, add_fault, current_fault);
+	err = collect_map_drain_gen(s->maps.fault_stats, &c, delta, add_fault,
+				    offsetof(struct fault_key, gen), cur);
 	if (!err)
-		err = collect_map_drain_if(s->maps.fault_paths, &c, delta, add_path, current_path);
+		err = collect_map_drain_gen(s->maps.fault_paths, &c, delta, add_path,
+					    offsetof(struct path_key, gen), cur);
 	if (!err)
-		err = collect_map_drain_if(s->maps.vm_timings, &c, delta, add_timing,
-					   current_timing);
-	take_drops(fp, delta);
+		err = collect_map_drain_gen(s->maps.vm_timings, &c, delta, add_timing,
+					    offsetof(struct timing_key, gen), cur);
+	collect_drops(s->bss->drops, fp->drops_seen, delta);
 	name_mmu_locks(fp, delta);
 	return err;
 }

@@ -78,7 +78,9 @@ test_sigterm() {
     local json=$T/term.json pid rc
     "$K" -a -i 0 -j "$json" -- "$T/mmstorm" -s 60 > "$T/term.out" 2>&1 &
     pid=$!
-    sleep 3
+    # Stop it mid-run: once the probes are on (startup parses kernel BTF) and it has waits.
+    for _ in $(seq 300); do grep -q "kvmlockstat: tracing" "$T/term.out" && break; sleep 0.1; done
+    sleep 2
     kill -TERM "$pid"
     wait "$pid"; rc=$?
     check "SIGTERM: exit 0" test "$rc" -eq 0
