@@ -85,8 +85,8 @@ main() {
 	key=$(build_key)
 	if [[ -z ${FORCE:-} && -f $dest/Image && -f $dest/build.stamp && $(cat "$dest/build.stamp") == "$key" ]]; then
 		log "$side: cached $dest/Image"
-		[[ -n ${KERNEL_CACHE:-} && ! -f $KERNEL_CACHE/$side-$key/Image ]] && store_cached "$key"
-		return
+		if [[ -n ${KERNEL_CACHE:-} && ! -f $KERNEL_CACHE/$side-$key/Image ]]; then store_cached "$key"; fi
+		return 0
 	fi
 	if restore_cached "$key"; then return; fi
 	src=$(prepare_tree "$side")
