@@ -11,6 +11,10 @@ suites=${TEST_SUITES:-$all_suites}
 log=build/test-logs
 tp=0 tf=0 ts=0 broken=()
 
+# Finished kernels are kept by build key (tarball, series, config fragment, toolchain) outside
+# the clone, like ccache: a changed or broken patch still forces a real build.
+export KERNEL_CACHE=${KERNEL_CACHE:-/var/cache/kvmlockstat/kernel}
+
 scripts/setup.sh || { echo "test: setup failed"; exit 1; }
 make -j2 all >&2 || { echo "test: build failed"; exit 1; }
 mkdir -p "$log"
