@@ -64,7 +64,7 @@ struct stack_val {
 /* What BPF learnt about a lock the first time it saw it contend. */
 struct lock_info {
 	__u64 kvm;		/* struct kvm * owning it, 0 if not an mmu_lock */
-	__u32 vmm_pid;		/* kvm->userspace_pid (the thread that created the VM) */
+	__u32 vmm_pid;		/* VMM: tgid of a waiter sharing the VM's mm, else kvm->userspace_pid */
 	__u32 is_mmu_lock;
 	char vmm_comm[TASK_COMM_LEN];	/* group leader's comm if seen from the VMM */
 };

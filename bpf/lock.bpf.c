@@ -82,6 +82,22 @@ static __always_inline void drop(enum drop_reason r)
 		__sync_fetch_and_add(&drops[r], 1);
 }
 
+/*
+ * Since 5.17 a VM's active memslots pointer points into the VM itself
+ * (kvm->memslots[0] is &kvm->__memslots[0][0] or [0][1]): an invariant no
+ * other object satisfies by chance, unlike a list_head at the right offset.
+ */
+static __always_inline bool memslots_point_inside(struct kvm *kvm)
+{
+	__u64 inside, p;
+
+	if (!bpf_core_field_exists(kvm->__memslots))
+		return true;	/* older kernels: the vm_list check alone */
+	inside = (__u64)kvm + bpf_core_field_offset(struct kvm, __memslots);
+	p = (__u64)BPF_CORE_READ(kvm, memslots[0]);
+	return p == inside || p == inside + bpf_core_type_size(struct kvm_memslots);
+}
+
 /* The struct kvm whose mmu_lock is at lock, or NULL. */
 static __always_inline struct kvm *mmu_lock_owner(__u64 lock)
 {
@@ -96,26 +112,31 @@ static __always_inline struct kvm *mmu_lock_owner(__u64 lock)
 	if (!next)
 		return NULL;
 	back = BPF_CORE_READ(next, prev);
-	if (back != &kvm->vm_list || !BPF_CORE_READ(kvm, mm))
+	if (back != &kvm->vm_list || !BPF_CORE_READ(kvm, mm) || !memslots_point_inside(kvm))
 		return NULL;
 	return kvm;
 }
 
+/*
+ * The VMM is the process whose mm the VM holds: exact when a task of that
+ * process waits.  Otherwise kvm->userspace_pid (a thread id, 0 until the VM
+ * is fully created), kept until a better answer comes.
+ */
 static __always_inline void note_mmu_lock(__u64 lock, struct kvm *kvm,
 					  struct task_struct *task)
 {
-	struct lock_info info = {};
+	struct lock_info info = {}, *old = bpf_map_lookup_elem(&lock_infos, &lock);
+	bool own = BPF_CORE_READ(task, mm) == BPF_CORE_READ(kvm, mm);
 
-	if (bpf_map_lookup_elem(&lock_infos, &lock))
+	if (old && (old->vmm_comm[0] || (old->vmm_pid && !own)))
 		return;
 	info.kvm = (__u64)kvm;
 	info.is_mmu_lock = 1;
-	info.vmm_pid = BPF_CORE_READ(kvm, userspace_pid);
-	if (BPF_CORE_READ(task, mm) == BPF_CORE_READ(kvm, mm))
+	info.vmm_pid = own ? BPF_CORE_READ(task, tgid) : BPF_CORE_READ(kvm, userspace_pid);
+	if (own)
 		BPF_CORE_READ_STR_INTO(&info.vmm_comm, task, group_leader, comm);
-	/* EEXIST: another CPU noted it first; anything else (E2BIG: full) is a loss. */
-	if (bpf_map_update_elem(&lock_infos, &lock, &info, BPF_NOEXIST) < 0 &&
-	    !bpf_map_lookup_elem(&lock_infos, &lock))
+	/* Losing a race to another CPU is fine; a full map (E2BIG) is a loss. */
+	if (bpf_map_update_elem(&lock_infos, &lock, &info, BPF_ANY) < 0)
 		drop(DROP_INFO_FULL);
 }
 
@@ -134,21 +155,24 @@ static __always_inline void note_task(__u32 tid, __u32 tgid, struct kvm *kvm,
 		drop(DROP_INFO_FULL);
 }
 
-static __always_inline int on_begin(void *ctx, __u64 lock, __u32 flags)
+/* A wait starts: from the tracepoint, or (mmu_only) from the spinlock slow path. */
+static __always_inline int on_begin(void *ctx, __u64 lock, __u32 flags, bool mmu_only)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = id, tgid = id >> 32;
-	struct wait_start ws = {};
+	struct wait_start ws = {}, *cur;
 	struct kvm *kvm;
 
-	if (bpf_map_lookup_elem(&tstamp, &tid)) {
-		/* e.g. a qrwlock's own wait_lock, or an irq on this task's stack */
-		drop(DROP_NESTED);
+	cur = bpf_map_lookup_elem(&tstamp, &tid);
+	if (cur) {
+		/* Same lock: the slow-path probe is already timing this wait. */
+		if (cur->lock != lock)
+			drop(DROP_NESTED);	/* a qrwlock's own wait_lock, an irq */
 		return 0;
 	}
 	kvm = mmu_lock_owner(lock);
-	if (!kvm && (!all_locks || (targ_tgid && tgid != targ_tgid)))
+	if (!kvm && (mmu_only || !all_locks || (targ_tgid && tgid != targ_tgid)))
 		return 0;
 	if (kvm)
 		note_mmu_lock(lock, kvm, task);
@@ -198,7 +222,8 @@ static __always_inline void account(__u32 tid, const struct wait_start *ws, __u6
 	window_exit(lk.gen);
 }
 
-static __always_inline int on_end(__u64 lock)
+/* A wait ends; any_lock: the slow path's return, which has no lock argument. */
+static __always_inline int on_end(__u64 lock, bool any_lock)
 {
 	__u32 tid = bpf_get_current_pid_tgid();
 	struct wait_start *ws;
@@ -206,7 +231,7 @@ static __always_inline int on_end(__u64 lock)
 
 	ws = bpf_map_lookup_elem(&tstamp, &tid);
 	/* A nested wait ends first: it was never recorded, keep the outer one. */
-	if (!ws || ws->lock != lock)
+	if (!ws || (!any_lock && ws->lock != lock))
 		return 0;
 	account(tid, ws, now - ws->ts);
 	bpf_map_delete_elem(&tstamp, &tid);
@@ -216,26 +241,46 @@ static __always_inline int on_end(__u64 lock)
 SEC("tp_btf/contention_begin")
 int BPF_PROG(contention_begin_btf, void *lock, unsigned int flags)
 {
-	return on_begin(ctx, (__u64)lock, flags);
+	return on_begin(ctx, (__u64)lock, flags, false);
 }
 
 SEC("tp_btf/contention_end")
 int BPF_PROG(contention_end_btf, void *lock, int ret)
 {
-	return on_end((__u64)lock);
+	return on_end((__u64)lock, false);
 }
 
 /* Fallback for kernels whose verifier refuses tp_btf here. */
 SEC("raw_tp/contention_begin")
 int BPF_PROG(contention_begin_raw, void *lock, unsigned int flags)
 {
-	return on_begin(ctx, (__u64)lock, flags);
+	return on_begin(ctx, (__u64)lock, flags, false);
 }
 
 SEC("raw_tp/contention_end")
 int BPF_PROG(contention_end_raw, void *lock, int ret)
 {
-	return on_end((__u64)lock);
+	return on_end((__u64)lock, false);
+}
+
+/*
+ * qspinlock fires contention_begin only once a waiter queues: the first
+ * waiter, spinning on the pending bit, is never seen, so on 2 CPUs nearly
+ * every wait on a spinlock goes unseen.  Where mmu_lock is a spinlock
+ * (arm64 before 5.18) user space also loads this pair: entering the slow
+ * path is a contended acquisition, as CONFIG_LOCK_STAT counts it.  The
+ * tracepoint pair, if it fires inside, finds the wait already timed.
+ */
+SEC("kprobe/queued_spin_lock_slowpath")
+int BPF_KPROBE(spin_slowpath_enter, void *lock)
+{
+	return on_begin(ctx, (__u64)lock, LCB_F_SPIN, true);
+}
+
+SEC("kretprobe/queued_spin_lock_slowpath")
+int BPF_KRETPROBE(spin_slowpath_exit)
+{
+	return on_end(0, true);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -89,15 +89,59 @@ int attach_preflight(struct run *r)
 	return 0;
 }
 
-static void pick_variant(struct lock_bpf *s, bool btf)
+/* Where struct kvm lives: vmlinux, or the kvm module's BTF (x86). */
+static const struct btf_member *kvm_member(struct btf **vmlinux, struct btf **mod, const char *name)
+{
+	struct btf *b;
+	const struct btf_type *t;
+	int id;
+
+	*vmlinux = btf__load_vmlinux_btf();
+	*mod = NULL;
+	if (!*vmlinux)
+		return NULL;
+	b = *vmlinux;
+	id = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT);
+	if (id <= 0 && (*mod = btf__load_module_btf("kvm", *vmlinux))) {
+		b = *mod;
+		id = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT);
+	}
+	if (id <= 0)
+		return NULL;
+	t = btf__type_by_id(b, id);
+	for (int i = 0; i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(b, btf_members(t)[i].name_off), name))
+			return &btf_members(t)[i];
+	return NULL;
+}
+
+/* mmu_lock's type, from the kernel's own BTF: spinlock_t before the rwlock change. */
+static bool mmu_lock_is_spinlock(void)
+{
+	struct btf *vmlinux, *mod;
+	const struct btf_member *m = kvm_member(&vmlinux, &mod, "mmu_lock");
+	struct btf *b = mod ? mod : vmlinux;
+	bool spin = false;
+
+	if (m)
+		spin = !strcmp(btf__name_by_offset(b, btf__type_by_id(b, m->type)->name_off),
+			       "spinlock_t");
+	btf__free(mod);
+	btf__free(vmlinux);
+	return spin;
+}
+
+static void pick_variant(struct lock_bpf *s, bool btf, bool spin)
 {
 	bpf_program__set_autoload(s->progs.contention_begin_btf, btf);
 	bpf_program__set_autoload(s->progs.contention_end_btf, btf);
 	bpf_program__set_autoload(s->progs.contention_begin_raw, !btf);
 	bpf_program__set_autoload(s->progs.contention_end_raw, !btf);
+	bpf_program__set_autoload(s->progs.spin_slowpath_enter, spin);
+	bpf_program__set_autoload(s->progs.spin_slowpath_exit, spin);
 }
 
-static int try_variant(struct lock_bpf **out, const struct attach_opts *o, bool btf)
+static int try_variant(struct lock_bpf **out, const struct attach_opts *o, bool btf, bool spin)
 {
 	struct lock_bpf *s = lock_bpf__open();
 	int err;
@@ -106,7 +150,7 @@ static int try_variant(struct lock_bpf **out, const struct attach_opts *o, bool 
 		return -errno;
 	s->rodata->all_locks = o->all_locks;
 	s->rodata->targ_tgid = o->target_tgid;
-	pick_variant(s, btf);
+	pick_variant(s, btf, spin);
 	err = lock_bpf__load(s);
 	if (!err)
 		err = lock_bpf__attach(s);
@@ -118,23 +162,48 @@ static int try_variant(struct lock_bpf **out, const struct attach_opts *o, bool 
 	return 0;
 }
 
+/*
+ * A spinlock mmu_lock's first waiter spins unseen by the tracepoints, so
+ * there the slow path is probed too (kprobe); refused, the run goes on
+ * and says what it cannot see.
+ */
+static int try_with_spin(struct lock_bpf **skel, const struct attach_opts *o, bool btf,
+			 bool spin, struct run *r)
+{
+	int err = try_variant(skel, o, btf, spin);
+
+	if (err && spin && !try_variant(skel, o, btf, false)) {
+		char why[192];
+
+		snprintf(why, sizeof(why), "mmu_lock is a spinlock here and the kprobe on "
+			 "queued_spin_lock_slowpath was refused (%s): waiters that spin before "
+			 "queueing are not counted", strerror(-err));
+		run_add_missing(r, "spinlock first waiters", why);
+		return 0;
+	}
+	if (!err && spin)
+		strcat(r->backend, "+kprobe");
+	return err;
+}
+
 int attach_lock(struct lock_bpf **skel, const struct attach_opts *o, struct run *r)
 {
 	static const char *const names[] = { "tp_btf", "raw_tp" };
+	bool spin = mmu_lock_is_spinlock();
 	int err = -EINVAL;
 
 	for (int i = 0; i < 2; i++) {
 		if (o->backend && strcmp(o->backend, names[i]))
 			continue;
-		err = try_variant(skel, o, i == 0);
-		if (!err) {
-			snprintf(r->backend, sizeof(r->backend), "%s", names[i]);
+		snprintf(r->backend, sizeof(r->backend), "%s", names[i]);
+		err = try_with_spin(skel, o, i == 0, spin, r);
+		if (!err)
 			return 0;
-		}
 		if (verbose || o->backend)
 			fprintf(stderr, "kvmlockstat: %s programs on lock:contention_* refused: %s\n",
 				names[i], strerror(-err));
 	}
+	r->backend[0] = '\0';
 	fprintf(stderr, "kvmlockstat: cannot attach to lock:contention_begin/end (%s)%s\n",
 		strerror(-err), verbose ? "" : "; -v shows libbpf's log");
 	return err;

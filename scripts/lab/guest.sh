@@ -13,6 +13,7 @@ fail() { echo "guest: FAIL: $*"; echo 1 > "$R/.rc"; exit 1; }
 counters_arm64() {
     echo "kvm/kvm_guest_fault hsr.hex"
     echo "kprobes/kls_relax_perms common_pid"
+    echo "kprobes/kls_spin_slowpath lock.hex"
     echo "lock/contention_begin lock_addr.hex,flags"
 }
 counters_x86_64() {
@@ -46,6 +47,10 @@ counters_start() {
     # The relax_perms kprobe shows the fast path of the paired kernel change.
     [ "$LAB_ARCH" = arm64 ] &&
         echo 'p:kprobes/kls_relax_perms kvm_pgtable_stage2_relax_perms' >> $T/kprobe_events 2>/dev/null
+    # Every entry into the spinlock slow path, by lock: the kernel's own count of
+    # contended acquisitions where mmu_lock is a spinlock (before the rwlock change).
+    [ "$LAB_ARCH" = arm64 ] &&
+        echo 'p:kprobes/kls_spin_slowpath queued_spin_lock_slowpath lock=%x0:x64' >> $T/kprobe_events 2>/dev/null
     counters | while read -r ev keys; do
         [ -d "$T/events/$ev" ] || { echo "guest: no event $ev on this kernel"; continue; }
         echo "hist:keys=$keys:size=4096" > "$T/events/$ev/trigger" ||
