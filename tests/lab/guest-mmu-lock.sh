@@ -10,9 +10,11 @@ TRIG="hist:keys=lock_addr.hex:size=8192"
 [ -d $T/events ] || mount -t tracefs nodev $T
 
 echo "$TRIG" > $T/events/lock/contention_begin/trigger || echo "guest: no hist trigger"
-"$B/kvmlockstat" -i 1 -j "$R/mmu_lock.json" -- "$B/contend" -s "${CONTEND_SECONDS:-4}" -m 64 \
-    > "$R/kvmlockstat.out" 2>&1
+"$B/kvmlockstat" -i 1 -j "$R/mmu_lock.json" --perf-data "$R/mmu_lock.data" --folded "$R/mmu_lock.folded" \
+    -- "$B/contend" -s "${CONTEND_SECONDS:-4}" -m 64 > "$R/kvmlockstat.out" 2>&1
 echo $? > "$R/kvmlockstat.rc"
+# perf on the host reads the perf.data with this boot's symbols.
+cat /proc/kallsyms > "$R/kallsyms"
 cat $T/events/lock/contention_begin/hist > "$R/contention_begin.hist" 2>/dev/null
 echo "!$TRIG" > $T/events/lock/contention_begin/trigger
 cat "$R/kvmlockstat.out"

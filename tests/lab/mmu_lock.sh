@@ -44,9 +44,37 @@ assert_results() {
     fi
 }
 
+# perf report on the perf.data kvmlockstat wrote in the guest, with the guest's symbols:
+# each KVM function's share of the wait time (perf's "children" column: the samples whose
+# chain holds it) must be the share the record's stacks give it.
+assert_perf_report() {
+    local R=$1 sym want got
+    if ! command -v perf > /dev/null; then skip "perf report: no perf"; return; fi
+    perf report -i "$R/mmu_lock.data" --kallsyms "$R/kallsyms" --stdio --children -g none \
+        --sort sym --percent-limit 0 > "$R/perf-report.txt" 2> "$R/perf-report.err"
+    check "perf report reads the perf.data without complaint" \
+        sh -c "[ -s '$R/perf-report.txt' ] && ! grep -qiE 'error|invalid|corrupt' '$R/perf-report.err'"
+    # Expected: per KVM symbol, the wait of the stacks that hold it / all mmu_lock wait.
+    jq -r '[.locks[] | select(.kvm != null) | .stacks[] | select(.syms | length > 0)
+            | {s: ([.syms[] | sub("\\+0x.*"; "")] | unique), w: .wait_ns}] as $st
+           | ($st | map(.w) | add) as $t
+           | [$st[].s[] | select(startswith("kvm_"))] | unique[] as $f
+           | "\($f) \([$st[] | select(.s | index($f)) | .w] | add * 100 / $t)"' \
+        "$R/mmu_lock.json" | sort -k2 -n -r | head -4 > "$R/expected-shares.txt"
+    check "the record's stacks name KVM functions" test -s "$R/expected-shares.txt"
+    while read -r sym want; do
+        got=$(awk -v s="$sym" '$NF == s && $1 ~ /%$/ { sub("%", "", $1); print $1; exit }' "$R/perf-report.txt")
+        check "perf report: $sym in $(printf %.1f "$want")% of the wait (perf: ${got:-none}%)" \
+            awk -v g="${got:-x}" -v w="$want" 'BEGIN { exit !(g != "x" && (g - w) < 1 && (w - g) < 1) }'
+    done < "$R/expected-shares.txt"
+    check "folded stacks carry the same total wait" awk -v t="$(jq '[.locks[] | select(.kvm != null) | .stacks[] | select(.ips | length > 0) | .wait_ns] | add' "$R/mmu_lock.json")" \
+        '{ s += $NF } END { exit !(s == t) }' "$R/mmu_lock.folded"
+}
+
 case ${1:-} in
 --check)
-    assert_results "$2" ;;
+    assert_results "$2"
+    assert_perf_report "$2" ;;
 --host)
     R=$(mktemp -d /tmp/mmu-lock.XXXXXX)
     B=$(mktemp -d /tmp/mmu-lock-bin.XXXXXX)
@@ -62,6 +90,7 @@ case ${1:-} in
         if LAB_ARCH=x86_64 LAB_GUEST=tests/lab/guest-mmu-lock.sh \
             LAB_RESULTS=$R scripts/lab/lab.sh; then
             assert_results "$R"
+            assert_perf_report "$R"
         else
             fail "x86 lab run (see above)"
         fi
