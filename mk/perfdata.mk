@@ -9,7 +9,7 @@ CFLAGS ?= -O2 -g
 # built from source so the tests need no BPF toolchain or skeletons.
 PD_SRCS := user/ksyms.c user/perfdata.c user/folded.c user/atomic_write.c \
 	   user/plot.c
-PD_DEPS := $(PD_SRCS) $(PD_SRCS:.c=.h) tests/unit/testutil.h
+PD_DEPS := $(PD_SRCS) $(PD_SRCS:.c=.h) tests/unit/testutil.h tests/unit/ksyms_fixture.h
 PD_CFLAGS = $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Iuser -Itests/unit
 PD_UNIT := $(addprefix $(OUT)/tests/test_,ksyms folded perfdata plot)
 PD_GEN := $(OUT)/tests/perfdata_gen

@@ -12,6 +12,7 @@
 
 #include "folded.h"
 #include "testutil.h"
+#include "ksyms_fixture.h"
 
 /* Addresses inside the SYNTH_KALLSYMS functions. */
 #define OUTER	0xffffffff81000100ULL
@@ -34,39 +35,6 @@ static const struct pd_sample samples[] = {
 	{ 30, 31, NULL, 9, 1, 0x3000, 1, stack_mod },
 };
 #define NR_SAMPLES (sizeof(samples) / sizeof(samples[0]))
-
-struct fixture {
-	char *dir;
-	struct ksyms *k;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	char *path;
-
-	if (!f || !(f->dir = make_temp_dir()))
-		return -1;
-	path = write_file_in(f->dir, "kallsyms", SYNTH_KALLSYMS);
-	if (!path)
-		return -1;
-	f->k = ksyms_load(path);
-	unlink(path);
-	free(path);
-	*state = f;
-	return f->k ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	ksyms_free(f->k);
-	remove_dir(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
 
 /* folded_fprint into a string. */
 static char *render(const struct ksyms *k, const struct pd_sample *s, size_t n,
