@@ -284,30 +284,17 @@ static void test_layout_errors(void **state)
 	free(bad_mods);
 }
 
-static int setup(void **state)
-{
-	*state = make_temp_dir();
-	return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	remove_dir(*state);
-	free(*state);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_header, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unwritable_paths, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_short_write_keeps_old_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_atomic_write_mode, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_layout_load, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_layout_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_records, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_args, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable_paths, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_short_write_keeps_old_file, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_write_mode, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_layout_load, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_layout_errors, tempdir_setup, tempdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

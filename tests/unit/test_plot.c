@@ -180,28 +180,15 @@ static void test_missing_dir(void **state)
 	assert_int_equal(plot_scaling("/nonexistent-dir/scaling", &before, &after), -ENOENT);
 }
 
-static int setup(void **state)
-{
-	*state = make_temp_dir();
-	return *state ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	remove_dir(*state);
-	free(*state);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_before_after, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_single_series_with_gap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_gnuplot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gnuplot_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_before_after, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_single_series_with_gap, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_invalid, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_no_gnuplot, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_gnuplot_fails, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_dir, tempdir_setup, tempdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

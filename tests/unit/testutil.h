@@ -118,4 +118,18 @@ static inline void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
+/* cmocka setup/teardown: a fresh temp directory as the test's state. */
+static inline int tempdir_setup(void **state)
+{
+	*state = make_temp_dir();
+	return *state ? 0 : -1;
+}
+
+static inline int tempdir_teardown(void **state)
+{
+	remove_dir(*state);
+	free(*state);
+	return 0;
+}
+
 #endif
