@@ -128,9 +128,17 @@ static bool point_exists(const struct probe_point *pt, const struct ksyms *k)
 	return k && !ksyms_addr(k, pt->target, &addr);
 }
 
-/* Does the try of backend load this program? */
-static bool prog_wanted(const struct prog_info *pi, int backend, const struct ksyms *k)
+/*
+ * Does the try of backend load this program?  The _raw_{read,write}_lock and
+ * unlock probes run for every rwlock in the kernel, not just mmu_lock: they
+ * are loaded only on request (--lock-functions), which the lab's overhead
+ * benchmark showed is most of the fault family's cost.
+ */
+static bool prog_wanted(const struct prog_info *pi, int backend, const struct fault_opts *o,
+			const struct ksyms *k)
 {
+	if (!o->lock_functions && !strncmp(pi->pt->target, "_raw_", 5))
+		return false;
 	if (pi->backend == FB_TRACEPOINT)
 		return (!pi->pt->fallback || backend == FB_TRACEPOINT) && point_exists(pi->pt, k);
 	return pi->backend == backend && point_exists(pi->pt, k);
@@ -189,14 +197,15 @@ static void set_rodata(struct fault_bpf *s, const struct fault_opts *o,
 }
 
 /* Switches on this backend's programs; returns how many function probes. */
-static int pick_programs(struct fault_bpf *s, int backend, const struct ksyms *k)
+static int pick_programs(struct fault_bpf *s, int backend, const struct fault_opts *o,
+			 const struct ksyms *k)
 {
 	struct bpf_program *prog;
 	int funcs = 0;
 
 	bpf_object__for_each_program(prog, s->obj) {
 		struct prog_info pi;
-		bool on = !prog_info(prog, &pi) && prog_wanted(&pi, backend, k);
+		bool on = !prog_info(prog, &pi) && prog_wanted(&pi, backend, o, k);
 
 		bpf_program__set_autoload(prog, on);
 		funcs += on && pi.backend != FB_TRACEPOINT;
@@ -256,7 +265,7 @@ static int try_backend(struct fault_probes *fp, int backend, const struct fault_
 	if (!fp->skel)
 		return -errno;
 	set_rodata(fp->skel, o, kf);
-	funcs = pick_programs(fp->skel, backend, k);
+	funcs = pick_programs(fp->skel, backend, o, k);
 	/* A function backend with no function to probe is no backend. */
 	t->nothing = backend != FB_TRACEPOINT && !funcs;
 	err = t->nothing ? -ENOENT : fault_bpf__load(fp->skel);

@@ -22,6 +22,7 @@ struct fault_opts {
 	int backend;			/* enum fault_backend, or -1: best available */
 	uint32_t target_tgid;		/* only this VMM's threads (0: all) */
 	const struct ksyms *ksyms;	/* which functions exist; NULL: read /proc/kallsyms */
+	bool lock_functions;		/* probe _raw_{read,write}_{lock,unlock}: exact hold, costly */
 };
 
 /*

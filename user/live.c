@@ -34,11 +34,12 @@ struct live_opts {
 	bool all_locks, verbose;
 	const char *backend;		/* lock family: tp_btf or raw_tp, NULL: best */
 	int fault_backend;		/* enum fault_backend, -1: best available */
+	bool lock_functions;		/* --lock-functions */
 	struct export_opts out;
 	char **command;
 };
 
-enum { OPT_BACKEND = 0x100, OPT_PERF_DATA, OPT_FOLDED };
+enum { OPT_BACKEND = 0x100, OPT_PERF_DATA, OPT_FOLDED, OPT_LOCK_FUNCTIONS };
 
 static const struct argp_option live_options[] = {
 	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process (must hold a KVM VM fd)", 0 },
@@ -48,6 +49,9 @@ static const struct argp_option live_options[] = {
 	{ "json", 'j', "FILE", 0, "Write the run as a JSON record (schema kvmlockstat-run/1)", 0 },
 	{ "perf-data", OPT_PERF_DATA, "FILE", 0, "Write contended call chains as perf.data (perf report -i FILE)", 0 },
 	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks (comm;frame;...;frame wait_ns) for flame graphs", 0 },
+	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Also probe _raw_{read,write}_{lock,unlock} "
+	  "(out of line on x86): exact mmu_lock hold and acquisition times, at a cost on every "
+	  "rwlock in the kernel; without it hold time comes from the critical sections", 0 },
 	{ "backend", OPT_BACKEND, "NAME", 0, "Force a probe backend; repeat for both families. "
 	  "Lock contention: tp_btf|raw_tp. Faults: auto|fentry|kprobe|tracepoint "
 	  "(auto: fentry, else kprobe, else tracepoints)", 0 },
@@ -110,6 +114,7 @@ static error_t live_parse(int key, char *arg, struct argp_state *state)
 	case OPT_PERF_DATA: o->out.perf_data = arg; return export_check_path(arg) ? EINVAL : 0;
 	case OPT_FOLDED: o->out.folded = arg; return export_check_path(arg) ? EINVAL : 0;
 	case 'v': o->verbose = true; return 0;
+	case OPT_LOCK_FUNCTIONS: o->lock_functions = true; return 0;
 	case OPT_BACKEND:
 		/* The two families' names are disjoint: each value picks its family. */
 		if (!strcmp(arg, "tp_btf") || !strcmp(arg, "raw_tp"))
@@ -261,7 +266,8 @@ static int run_live(const struct live_opts *o)
 	struct attach_opts ao = { .all_locks = o->all_locks, .target_tgid = o->pid,
 				  .backend = o->backend, .verbose = o->verbose };
 	struct collector c = { .only_pid = o->pid, .all_locks = o->all_locks };
-	struct fault_opts fo = { .backend = o->fault_backend, .target_tgid = o->pid };
+	struct fault_opts fo = { .backend = o->fault_backend, .target_tgid = o->pid,
+				 .lock_functions = o->lock_functions };
 	struct child ch = { .gate = -1 };
 	struct lock_bpf *skel = NULL;
 	struct ksyms *k;
