@@ -56,10 +56,47 @@ static int ensure_tracefs(void)
 	return 0;
 }
 
+/*
+ * The type name of struct kvm's mmu_lock ("rwlock_t", "spinlock_t") from
+ * the kernel's BTF, or the kvm module's where KVM is a module (x86);
+ * -ENOENT when no struct kvm is known (KVM not loaded).
+ */
+static int mmu_lock_type(char *name, size_t len)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL, *b = vmlinux;
+	const struct btf_type *t;
+	int id = -ENOENT, err = -ENOENT;
+
+	if (vmlinux)
+		id = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT);
+	if (vmlinux && id <= 0 && (mod = btf__load_module_btf("kvm", vmlinux))) {
+		b = mod;
+		id = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT);
+	}
+	for (int i = 0; id > 0 && i < btf_vlen(t = btf__type_by_id(b, id)); i++) {
+		const struct btf_member *m = &btf_members(t)[i];
+
+		if (strcmp(btf__name_by_offset(b, m->name_off), "mmu_lock"))
+			continue;
+		snprintf(name, len, "%s", btf__name_by_offset(b, btf__type_by_id(b, m->type)->name_off));
+		err = 0;
+	}
+	btf__free(mod);
+	btf__free(vmlinux);
+	return err;
+}
+
+/* mmu_lock is a spinlock before the rwlock change (arm64 before 5.18). */
+static bool mmu_lock_is_spinlock(void)
+{
+	char type[64];
+
+	return !mmu_lock_type(type, sizeof(type)) && !strcmp(type, "spinlock_t");
+}
+
 int attach_preflight(struct run *r)
 {
-	struct btf *btf;
-	bool has_kvm;
+	char type[64];
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "kvmlockstat: needs root (CAP_BPF and CAP_PERFMON to load BPF programs)\n");
@@ -78,57 +115,11 @@ int attach_preflight(struct run *r)
 			"(added in 5.19)\n");
 		return -ENOENT;
 	}
-	btf = btf__load_vmlinux_btf();
-	has_kvm = btf && btf__find_by_name_kind(btf, "kvm", BTF_KIND_STRUCT) > 0;
-	btf__free(btf);
-	/* KVM as a module (x86) keeps struct kvm in the module's BTF. */
-	if (!has_kvm && !path_exists("/sys/kernel/btf/kvm"))
+	if (mmu_lock_type(type, sizeof(type)))
 		run_add_missing(r, "mmu_lock",
 				"KVM is not loaded (no struct kvm in kernel or module BTF): "
 				"only --all-locks can show anything");
 	return 0;
-}
-
-/* Where struct kvm lives: vmlinux, or the kvm module's BTF (x86). */
-static const struct btf_member *kvm_member(struct btf **vmlinux, struct btf **mod, const char *name)
-{
-	struct btf *b;
-	const struct btf_type *t;
-	int id;
-
-	*vmlinux = btf__load_vmlinux_btf();
-	*mod = NULL;
-	if (!*vmlinux)
-		return NULL;
-	b = *vmlinux;
-	id = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT);
-	if (id <= 0 && (*mod = btf__load_module_btf("kvm", *vmlinux))) {
-		b = *mod;
-		id = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT);
-	}
-	if (id <= 0)
-		return NULL;
-	t = btf__type_by_id(b, id);
-	for (int i = 0; i < btf_vlen(t); i++)
-		if (!strcmp(btf__name_by_offset(b, btf_members(t)[i].name_off), name))
-			return &btf_members(t)[i];
-	return NULL;
-}
-
-/* mmu_lock's type, from the kernel's own BTF: spinlock_t before the rwlock change. */
-static bool mmu_lock_is_spinlock(void)
-{
-	struct btf *vmlinux, *mod;
-	const struct btf_member *m = kvm_member(&vmlinux, &mod, "mmu_lock");
-	struct btf *b = mod ? mod : vmlinux;
-	bool spin = false;
-
-	if (m)
-		spin = !strcmp(btf__name_by_offset(b, btf__type_by_id(b, m->type)->name_off),
-			       "spinlock_t");
-	btf__free(mod);
-	btf__free(vmlinux);
-	return spin;
 }
 
 static void pick_variant(struct lock_bpf *s, bool btf, bool spin)
