@@ -53,7 +53,6 @@ USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 
 ALL_TARGETS := $(OUT)/kvmlockstat
-TEST_TARGETS :=
 UNIT_TESTS :=
 
 .PHONY: all clean test unit integration

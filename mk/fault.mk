@@ -9,7 +9,6 @@ $(FAULT_UNIT): tests/unit/test_fault.c $(CORE_TEST_SRCS) $(wildcard user/*.h) bp
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) -ljson-c -lcmocka -o $@
 
 # The fault family on this host: fallback, notice, record (needs root).
-TEST_TARGETS += fault-host
 .PHONY: fault-host
 fault-host: $(OUT)/kvmlockstat
 	$(Q)tests/integration/fault_fallback.sh $(OUT)/kvmlockstat

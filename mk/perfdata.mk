@@ -15,7 +15,6 @@ PD_UNIT := $(addprefix $(OUT)/tests/test_,ksyms folded perfdata plot)
 PD_GEN := $(OUT)/tests/perfdata_gen
 
 UNIT_TESTS += $(PD_UNIT)
-TEST_TARGETS += perfdata-integration
 
 .PHONY: perfdata-unit perfdata-integration
 
