@@ -18,6 +18,10 @@ host_pkgs=(
     gnuplot-nox                             # kvmlockstat plot
     jq                                      # test assertions on JSON records
     util-linux procps                       # setpriv, ps in tests
+    git                                     # version (git describe); the fresh test's clone
+    libclang-rt-14-dev                      # fuzz: libFuzzer + sanitizer runtimes (only Recommended by clang)
+    debhelper dpkg-dev lintian man-db       # make deb: dpkg-buildpackage, dh, lintian, man -w
+    debootstrap                             # the fresh-system test's Debian 12 root
 )
 
 missing=()

@@ -8,6 +8,7 @@ set -euo pipefail
 
 PKGS=(make gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross flex bison bc
 	libssl-dev libelf-dev dwarves cpio xz-utils kmod python3 git
+	rsync file bsdextrautils	# headers_install; selftest's `file`; perftest's `column`
 	qemu-system-arm "$PACKAGE")
 
 missing() {

@@ -1,0 +1,190 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# run.sh (make fresh, suite "fresh"): the README on a bare Debian 12.
+# A minimal bookworm root (debootstrap minbase, cached: tests/fresh/root.sh) gets a clean
+# clone of this repository's HEAD and runs, chrooted, with /proc, /sys, /dev, the BPF
+# and tracing filesystems mounted: scripts/setup.sh, make, the unit and integration
+# suites, one x86_64 and one arm64 lab boot, make deb, apt-get install of that .deb,
+# and the installed kvmlockstat against a VM whose mmu_lock contends. A command that
+# is not found anywhere fails the suite, by name: a package setup does not install.
+# Environment: FRESH_CACHE (debootstrap tarball and downloaded .debs, default
+# /var/cache/kvmlockstat/debootstrap), FRESH_TMP (default /var/tmp), FRESH_KEEP=1
+# keeps the root, FRESH_STEPS (default: all) runs a subset of the steps below.
+set -uo pipefail
+cd "$(dirname "$(realpath "$0")")/../.."
+SUITE=fresh
+. tests/lib.sh
+
+if [ "$(id -u)" != 0 ]; then
+    skip "fresh system: needs root (debootstrap, chroot, mounts)"
+    finish; exit
+fi
+# In a mount namespace of our own, every mount below goes away with the last process
+# in it, whatever ends us; the trap unmounts in order before that.
+if [ -z "${FRESH_IN_NS:-}" ]; then
+    FRESH_IN_NS=1 exec unshare --mount --propagation private "$0" "$@"
+fi
+
+cache=${FRESH_CACHE:-/var/cache/kvmlockstat/debootstrap}
+steps=${FRESH_STEPS:-setup make suites lab-x86_64 lab-arm64 deb install version man run}
+logs=$PWD/build/fresh
+work=$(mktemp -d "${FRESH_TMP:-/var/tmp}/kvmlockstat-fresh.XXXXXX")
+root=$work/root
+src=/root/kvmlockstat           # the clone, as seen inside the root
+timings=()
+rm -rf "$logs"; mkdir -p "$logs"
+
+# Processes still running in the root are ours (started by the steps below).
+root_pids() {
+    local p
+    for p in /proc/[0-9]*; do
+        [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && echo "${p#/proc/}"
+    done
+}
+
+cleanup() {
+    local pids
+    trap '' INT TERM
+    pids=$(root_pids)
+    [ -z "$pids" ] || { kill $pids 2> /dev/null; sleep 1; kill -9 $(root_pids) 2> /dev/null; }
+    # Deepest first; -l for a straggler still holding a file open.
+    findmnt -rn -o TARGET | grep "^$root/" | sort -r | while read -r m; do
+        umount "$m" 2> /dev/null || umount -l "$m"
+    done
+    if [ "${FRESH_KEEP:-0}" = 1 ]; then echo "fresh: root kept in $root" >&2
+    else rm -rf --one-file-system "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# timed NAME CMD...: runs CMD, logs to $logs/NAME.log, PASS/FAIL with its time.
+timed() {
+    local name=$1 t0=$SECONDS rc; shift
+    "$@" > "$logs/$name.log" 2>&1; rc=$?
+    timings+=("$name $((SECONDS - t0))s")
+    if [ "$rc" = 0 ]; then
+        pass "$name ($((SECONDS - t0)) s)"
+    else
+        fail "$name exited $rc ($((SECONDS - t0)) s); last lines of $logs/$name.log:"
+        tail -n 15 "$logs/$name.log" | sed 's/^/    /'
+    fi
+    return "$rc"
+}
+
+# inside CMD: a login-like shell in the root, in the clone, with nothing of ours in its environment.
+inside() {
+    chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 CI="${CI:-}" \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        /bin/bash -c "cd $src && $1"
+}
+
+# The clone: HEAD of this repository, as a user would git clone it.
+make_clone() {
+    git clone -q --no-hardlinks "$PWD" "$root$src" &&
+        git -C "$root$src" checkout -q --detach "$(git rev-parse HEAD)" &&
+        echo "clone of $(git rev-parse --short HEAD)"
+}
+
+# The host's apt sources and Acquire settings, DNS, and no service started by a package.
+configure_apt() {
+    local f
+    rm -f "$root/etc/apt/sources.list"
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] && cp "$f" "$root$f"
+    done
+    apt-config dump | grep '^Acquire::' > "$root/etc/apt/apt.conf.d/50host-acquire"
+    cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+    printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+    chmod +x "$root/usr/sbin/policy-rc.d"
+}
+
+# bind DIR-ON-HOST DIR-IN-ROOT [OPTS]
+bind() { mkdir -p "$root$2" && mount --bind "$1" "$root$2" && { [ -z "${3:-}" ] || mount -o remount,bind,"$3" "$root$2"; }; }
+
+mount_all() {
+    mount -t proc proc "$root/proc" &&
+        mount -t sysfs sysfs "$root/sys" &&
+        mount --rbind /dev "$root/dev" &&
+        mount -t bpf bpf "$root/sys/fs/bpf" &&
+        mount -t tracefs tracefs "$root/sys/kernel/tracing" &&
+        mount -t debugfs debugfs "$root/sys/kernel/debug" || return 1
+    # Downloaded .debs only (what apt and the lab fetch), so a warm run does not download
+    # them again; every package is still installed by setup in the fresh root.
+    mkdir -p "$cache/apt-archives" "$cache/lab-apt" "$cache/lab-debs"
+    bind "$cache/apt-archives" /var/cache/apt/archives &&
+        bind "$cache/lab-apt" "$src/build/lab-cache/apt" &&
+        bind "$cache/lab-debs" "$src/build/lab-cache/debs"
+}
+
+lab_boot() {
+    local arch=$1 r=build/lab/fresh-$1
+    inside "make lab LAB_ARCH=$arch LAB_VCPUS=1 LAB_CPUS=2 LAB_MEM=1G LAB_SIZE=32M LAB_ITER=2 LAB_RESULTS=$r &&
+        tests/lab/assert.sh $r"
+}
+
+# The installed package alone: run from /, found on PATH, nothing from the clone but contend.c.
+installed_run() {
+    inside "cc -O2 -pthread tests/integration/contend.c -o /tmp/contend" || return 1
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh -c \
+        'cd / && kvmlockstat -i 0 -j /tmp/run.json -- /tmp/contend -s 3 > /tmp/run.out 2>&1; echo "exit $?"; cat /tmp/run.out'
+    local pid
+    pid=$(sed -n 's/^contend: pid \([0-9]*\) vm ready.*/\1/p' "$root/tmp/run.out" | head -1)
+    echo "contend pid ${pid:-none}"
+    jq -e --argjson p "${pid:-0}" '.vms[] | select(.pid == $p and .comm == "contend" and .kvm != null)
+        | .mmu_lock as $l | .contention.total.count > 0 and .contention.write.count > 0' "$root/tmp/run.json"
+}
+
+has_step() { [[ " $steps " == *" $1 "* ]]; }
+
+# Every "not found" in every log, by command: the packages setup forgot.
+check_not_found() {
+    local hits
+    hits=$(grep -h -o -E "[^ :'\"]+: command not found|: [^ :'\"]+: not found|env: '[^']+': No such file|make(\[[0-9]+\])?: [^ :]+: No such file or directory|failed to find romfile \"[^\"]+\"" \
+        "$logs"/*.log 2> /dev/null | sort -u)
+    if [ -z "$hits" ]; then
+        pass "no command or file not found in any log"
+    else
+        while read -r h; do fail "not found in the fresh root: $h (grep -n '$h' $logs/*.log)"; done <<< "$hits"
+    fi
+}
+
+echo "fresh: root in $root, logs in $logs" >&2
+timed root tests/fresh/root.sh "$root" &&
+    timed clone make_clone &&
+    configure_apt &&
+    timed mounts mount_all || { finish; exit; }
+git diff --quiet HEAD 2> /dev/null || echo "fresh: note: uncommitted changes are not in the clone (HEAD is tested)"
+
+done_steps=" "
+# run STEP NEEDS CMD...: STEP runs if asked for and step NEEDS passed ("-": none).
+run() {
+    local step=$1 needs=$2; shift 2
+    has_step "$step" || return 0
+    if [ "$needs" != - ] && [[ $done_steps != *" $needs "* ]]; then
+        skip "$step: needs step $needs, which did not pass"; return 0
+    fi
+    timed "$step" "$@" && done_steps+="$step "
+}
+run setup - inside scripts/setup.sh
+run make setup inside "make -j2"
+run suites make inside 'TEST_SUITES="unit integration" scripts/test.sh'
+run lab-x86_64 make lab_boot x86_64
+run lab-arm64 make lab_boot arm64
+run deb make inside "make deb"
+run install deb inside "apt-get install -y -q ./build/deb/kvmlockstat_*.deb &&
+    dpkg-query -W -f='\${Depends}\n' kvmlockstat | tee /dev/stderr | grep -q libbpf1 &&
+    dpkg -L kvmlockstat"
+run version install inside "cd / && kvmlockstat --version | tee /dev/stderr | grep -Eq '^kvmlockstat [^ ]+' &&
+    kvmlockstat -V | grep -Eq '^libbpf v?[0-9]+\.[0-9]+'"
+run man install inside 'man -w kvmlockstat | grep -qx /usr/share/man/man8/kvmlockstat.8.gz &&
+    man -w kvm-dirtylog && test -f /usr/share/bash-completion/completions/kvmlockstat'
+run run install installed_run
+for s in suites lab-x86_64 lab-arm64; do
+    [ -f "$logs/$s.log" ] && grep -h -E '^total:|^[0-9]+ passed, [0-9]+ failed' "$logs/$s.log" | tail -1 |
+        sed "s/^/fresh: $s: /"
+done
+check_not_found
+
+echo "fresh: timings: ${timings[*]}"
+finish
