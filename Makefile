@@ -20,7 +20,8 @@ else
 MULTIARCH := x86_64-linux-gnu
 endif
 
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# KVMLOCKSTAT_VERSION: set by debian/rules (the package version); else git describe.
+VERSION := $(or $(KVMLOCKSTAT_VERSION),$(shell git describe --always --dirty 2>/dev/null || echo unknown))
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation -std=gnu11 -I$(OUT) -Ibpf -Iuser \
 	  -DKVMLOCKSTAT_VERSION='"$(VERSION)"'

@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/.."
 
-all_suites="unit integration fault-host perfdata fuzz lab-smoke diff lab-mmu-lock kernel"
+all_suites="unit integration fault-host perfdata fuzz lab-smoke diff lab-mmu-lock kernel fresh"
 suites=${TEST_SUITES:-$all_suites}
 log=build/test-logs
 tp=0 tf=0 ts=0 broken=()
@@ -31,6 +31,7 @@ suite_cmd() {
     lab-mmu-lock) echo "make -s lab-mmu-lock" ;;
     fault-host) echo "make -s fault-host" ;;
     kernel) echo "make -s kernel-ci" ;;
+    fresh) echo "make -s fresh" ;;
     *) return 1 ;;
     esac
 }

@@ -3,8 +3,10 @@
  * kvmlockstat: KVM mmu_lock contention and stage-2 fault-path analysis.
  * main only dispatches; every subcommand lives in a module of its own.
  */
+#include <argp.h>
 #include <stdio.h>
 #include <string.h>
+#include <bpf/libbpf.h>
 #include "diff.h"
 #include "live.h"
 
@@ -26,11 +28,24 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(subcmds) / sizeof(*subcmds); i++)
 		fprintf(f, "  %-8s %s\n", subcmds[i].name, subcmds[i].help);
 	fprintf(f, "\n'kvmlockstat SUBCOMMAND --help' documents each one; with no subcommand\n"
-		   "the options are those of 'live'.\n");
+		   "the options are those of 'live'. 'kvmlockstat --version' (-V): the\n"
+		   "version and the libbpf it runs with.\n");
+}
+
+/* The libbpf we run with, not the one we were built against: the shared
+ * library may be newer, and its version decides which CO-RE features work. */
+static int version(void)
+{
+	printf("kvmlockstat %s\nlibbpf %s (libbpf.so.%u)\n", KVMLOCKSTAT_VERSION,
+	       libbpf_version_string(), libbpf_major_version());
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	argp_err_exit_status = 2;	/* a usage error is 2, like the option values we reject */
+	if (argc > 1 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")))
+		return version();
 	if (argc > 1 && !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

@@ -4,7 +4,7 @@
 # A minimal bookworm root (debootstrap minbase, cached: tests/fresh/root.sh) gets a clean
 # clone of this repository's HEAD and runs, chrooted, with /proc, /sys, /dev, the BPF
 # and tracing filesystems mounted: scripts/setup.sh, make, the unit and integration
-# suites, one x86_64 and one arm64 lab boot, make deb, apt-get install of that .deb,
+# suites, the lab smoke of x86_64 and of arm64 (one boot each), make deb, apt-get install of that .deb,
 # and the installed kvmlockstat against a VM whose mmu_lock contends. A command that
 # is not found anywhere fails the suite, by name: a package setup does not install.
 # Environment: FRESH_CACHE (debootstrap tarball and downloaded .debs, default
@@ -26,7 +26,7 @@ if [ -z "${FRESH_IN_NS:-}" ]; then
 fi
 
 cache=${FRESH_CACHE:-/var/cache/kvmlockstat/debootstrap}
-steps=${FRESH_STEPS:-setup make suites lab-x86_64 lab-arm64 deb install version man run}
+steps=${FRESH_STEPS:-setup make suites lab-x86_64 lab-arm64 deb install version man completion run}
 logs=$PWD/build/fresh
 work=$(mktemp -d "${FRESH_TMP:-/var/tmp}/kvmlockstat-fresh.XXXXXX")
 root=$work/root
@@ -117,11 +117,8 @@ mount_all() {
         bind "$cache/lab-debs" "$src/build/lab-cache/debs"
 }
 
-lab_boot() {
-    local arch=$1 r=build/lab/fresh-$1
-    inside "make lab LAB_ARCH=$arch LAB_VCPUS=1 LAB_CPUS=2 LAB_MEM=1G LAB_SIZE=32M LAB_ITER=2 LAB_RESULTS=$r &&
-        tests/lab/assert.sh $r"
-}
+# The lab smoke of one architecture: one boot, 1 and 2 vCPUs, with its assertions.
+lab_boot() { inside "LAB_SMOKE_ARCHES=$1 make -s lab-smoke"; }
 
 # The installed package alone: run from /, found on PATH, nothing from the clone but contend.c.
 installed_run() {
@@ -137,15 +134,19 @@ installed_run() {
 
 has_step() { [[ " $steps " == *" $1 "* ]]; }
 
-# Every "not found" in every log, by command: the packages setup forgot.
+# Every "not found" in every log, ours and those the steps left in the clone (the labs
+# log there), by command: the packages setup forgot.
 check_not_found() {
     local hits
-    hits=$(grep -h -o -E "[^ :'\"]+: command not found|: [^ :'\"]+: not found|env: '[^']+': No such file|make(\[[0-9]+\])?: [^ :]+: No such file or directory|failed to find romfile \"[^\"]+\"" \
-        "$logs"/*.log 2> /dev/null | sort -u)
+    mkdir -p "$logs/clone"
+    (cd "$root$src/build" 2> /dev/null &&
+        find . -name '*.log' -size -20M -exec cp --parents -t "$logs/clone" {} +)
+    hits=$(grep -r -h -o -E "[^ :'\"]+: command not found|: [^ :'\"]+: not found|env: '[^']+': No such file|make(\[[0-9]+\])?: [^ :]+: No such file or directory|failed to find romfile \"[^\"]+\"" \
+        "$logs" 2> /dev/null | sort -u)
     if [ -z "$hits" ]; then
         pass "no command or file not found in any log"
     else
-        while read -r h; do fail "not found in the fresh root: $h (grep -n '$h' $logs/*.log)"; done <<< "$hits"
+        while read -r h; do fail "not found in the fresh root: $h (grep -rn '$h' $logs)"; done <<< "$hits"
     fi
 }
 
@@ -176,9 +177,10 @@ run install deb inside "apt-get install -y -q ./build/deb/kvmlockstat_*.deb &&
     dpkg-query -W -f='\${Depends}\n' kvmlockstat | tee /dev/stderr | grep -q libbpf1 &&
     dpkg -L kvmlockstat"
 run version install inside "cd / && kvmlockstat --version | tee /dev/stderr | grep -Eq '^kvmlockstat [^ ]+' &&
-    kvmlockstat -V | grep -Eq '^libbpf v?[0-9]+\.[0-9]+'"
-run man install inside 'man -w kvmlockstat | grep -qx /usr/share/man/man8/kvmlockstat.8.gz &&
-    man -w kvm-dirtylog && test -f /usr/share/bash-completion/completions/kvmlockstat'
+    kvmlockstat -V | grep -Eq '^libbpf v[0-9]+\.[0-9]+ '"
+run man install inside 'man -w kvmlockstat | tee /dev/stderr | grep -qx /usr/share/man/man8/kvmlockstat.8.gz &&
+    man -w kvm-dirtylog | tee /dev/stderr | grep -qx /usr/share/man/man1/kvm-dirtylog.1.gz'
+run completion install inside tests/fresh/completion.sh
 run run install installed_run
 for s in suites lab-x86_64 lab-arm64; do
     [ -f "$logs/$s.log" ] && grep -h -E '^total:|^[0-9]+ passed, [0-9]+ failed' "$logs/$s.log" | tail -1 |

@@ -102,6 +102,20 @@ test_mmu_lock_host() {
     if [ $? -eq 0 ]; then pass "mmu_lock on the host"; else fail "mmu_lock on the host"; fi
 }
 
+# --version names the libbpf the dynamic linker loads, which may differ from the headers'.
+test_version() {
+    local out rc lib maj min
+    out=$("$K" --version); rc=$?
+    check "--version exits 0" test "$rc" = 0
+    check "--version: 'kvmlockstat VERSION' first" grep -Eq '^kvmlockstat [^ ]+$' <<< "$(head -1 <<< "$out")"
+    check "-V prints the same" test "$("$K" -V)" = "$out"
+    lib=$(readlink -f "$(ldd "$K" | awk '$1 ~ /^libbpf\.so/ { print $3 }')")
+    read -r maj min <<< "$(sed -nE 's/.*libbpf\.so\.([0-9]+)\.([0-9]+).*/\1 \2/p' <<< "$lib")"
+    check "--version names the libbpf it runs with ($lib)" \
+        test "$(sed -n 2p <<< "$out")" = "libbpf v$maj.$min (libbpf.so.$maj)"
+}
+
+test_version
 if [ "$(id -u)" != 0 ]; then
     skip "all integration tests: not root"
 else
