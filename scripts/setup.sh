@@ -20,7 +20,8 @@ host_pkgs=(
     util-linux procps                       # setpriv, ps in tests
     git                                     # version (git describe); the fresh test's clone
     libclang-rt-14-dev                      # fuzz: libFuzzer + sanitizer runtimes (only Recommended by clang)
-    debhelper dpkg-dev lintian man-db       # make deb: dpkg-buildpackage, dh, lintian, man -w
+    build-essential debhelper dpkg-dev      # make deb: dpkg-buildpackage (checks build-essential), dh
+    lintian man-db                          # make deb: lintian; man -w
     bash-completion                         # the completion the package ships, tested by the fresh test
     debootstrap                             # the fresh-system test's Debian 12 root
 )
