@@ -3,8 +3,9 @@
 # run.sh (make fresh, suite "fresh"): the README on a bare Debian 12.
 # A minimal bookworm root (debootstrap minbase, cached: tests/fresh/root.sh) gets a clean
 # clone of this repository's HEAD and runs, chrooted, with /proc, /sys, /dev, the BPF
-# and tracing filesystems mounted: scripts/setup.sh, make, the unit and integration
-# suites, the lab smoke of x86_64 and of arm64 (one boot each), make deb, apt-get install of that .deb,
+# and tracing filesystems mounted: the demo's setup, make, the lab smoke of arm64 and of
+# x86_64 (one boot each), scripts/test.sh's setup + unit + integration suites, the arm64
+# dirty_log_perf_test build (headers_install), make deb, apt-get install of that .deb,
 # and the installed kvmlockstat against a VM whose mmu_lock contends. A command that
 # is not found anywhere fails the suite, by name: a package setup does not install.
 # Environment: FRESH_CACHE (debootstrap tarball and downloaded .debs, default
@@ -26,7 +27,7 @@ if [ -z "${FRESH_IN_NS:-}" ]; then
 fi
 
 cache=${FRESH_CACHE:-/var/cache/kvmlockstat/debootstrap}
-steps=${FRESH_STEPS:-setup make suites lab-x86_64 lab-arm64 deb install version man completion run}
+steps=${FRESH_STEPS:-setup make lab-arm64 lab-x86_64 suites kernel-selftest deb install version man completion run}
 logs=$PWD/build/fresh
 work=$(mktemp -d "${FRESH_TMP:-/var/tmp}/kvmlockstat-fresh.XXXXXX")
 root=$work/root
@@ -174,11 +175,16 @@ run() {
     fi
     timed "$step" "$@" && done_steps+="$step "
 }
-run setup - inside scripts/setup.sh
+# Each target on the packages its own path installs, as a user meets them: the demo's setup
+# (host tools only), then each lab with its own deps (arm64 first: qemu-system-x86 would pull
+# in the ROMs qemu-system-arm only recommends), then scripts/test.sh's full setup.
+run setup - inside "SETUP_LABS=0 scripts/setup.sh"
 run make setup inside "make -j2"
-run suites make inside 'TEST_SUITES="unit integration" scripts/test.sh'
-run lab-x86_64 make lab_boot x86_64
 run lab-arm64 make lab_boot arm64
+run lab-x86_64 make lab_boot x86_64
+run suites make inside 'TEST_SUITES="unit integration" scripts/test.sh'
+# The kernel side's tools (headers_install needs rsync, the check needs file) without a kernel build.
+run kernel-selftest suites inside "OUT=build scripts/kernel/selftest.sh after"
 run deb make inside "make deb"
 run install deb inside "apt-get install -y -q ./build/deb/kvmlockstat_*.deb &&
     dpkg-query -W -f='\${Depends}\n' kvmlockstat | tee /dev/stderr | grep -q libbpf1 &&
@@ -189,7 +195,7 @@ run man install inside 'man -w kvmlockstat | tee /dev/stderr | grep -qx /usr/sha
     man -w kvm-dirtylog | tee /dev/stderr | grep -qx /usr/share/man/man1/kvm-dirtylog.1.gz'
 run completion install inside tests/fresh/completion.sh
 run run install installed_run
-for s in suites lab-x86_64 lab-arm64; do
+for s in lab-arm64 lab-x86_64 suites; do
     [ -f "$logs/$s.log" ] && grep -h -E '^total:|^[0-9]+ passed, [0-9]+ failed' "$logs/$s.log" | tail -1 |
         sed "s/^/fresh: $s: /"
 done
