@@ -184,7 +184,7 @@ run lab-arm64 make lab_boot arm64
 run lab-x86_64 make lab_boot x86_64
 run suites make inside 'TEST_SUITES="unit integration" scripts/test.sh'
 # The kernel side's tools (headers_install needs rsync, the check needs file) without a kernel build.
-run kernel-selftest suites inside "OUT=build scripts/kernel/selftest.sh after"
+run kernel-selftest suites inside "KERNEL_JOBS=2 scripts/kernel/selftest.sh after"
 run deb make inside "make deb"
 run install deb inside "apt-get install -y -q ./build/deb/kvmlockstat_*.deb &&
     dpkg-query -W -f='\${Depends}\n' kvmlockstat | tee /dev/stderr | grep -q libbpf1 &&
