@@ -52,6 +52,7 @@ cleanup() {
     findmnt -rn -o TARGET | grep "^$root/" | sort -r | while read -r m; do
         umount "$m" 2> /dev/null || umount -l "$m"
     done
+    [ -d "$root$src" ] && debs_cache keep 2> /dev/null
     if [ "${FRESH_KEEP:-0}" = 1 ]; then echo "fresh: root kept in $root" >&2
     else rm -rf --one-file-system "$work"; fi
 }
@@ -100,9 +101,6 @@ configure_apt() {
     chmod +x "$root/usr/sbin/policy-rc.d"
 }
 
-# bind DIR-ON-HOST DIR-IN-ROOT [OPTS]
-bind() { mkdir -p "$root$2" && mount --bind "$1" "$root$2" && { [ -z "${3:-}" ] || mount -o remount,bind,"$3" "$root$2"; }; }
-
 mount_all() {
     mount -t proc proc "$root/proc" &&
         mount -t sysfs sysfs "$root/sys" &&
@@ -110,12 +108,23 @@ mount_all() {
         mount -t bpf bpf "$root/sys/fs/bpf" &&
         mount -t tracefs tracefs "$root/sys/kernel/tracing" &&
         mount -t debugfs debugfs "$root/sys/kernel/debug" || return 1
-    # Downloaded .debs only (what apt and the lab fetch), so a warm run does not download
-    # them again; every package is still installed by setup in the fresh root.
-    mkdir -p "$cache/apt-archives" "$cache/lab-apt" "$cache/lab-debs"
-    bind "$cache/apt-archives" /var/cache/apt/archives &&
-        bind "$cache/lab-apt" "$src/build/lab-cache/apt" &&
-        bind "$cache/lab-debs" "$src/build/lab-cache/debs"
+    debs_cache seed
+}
+
+# Downloaded .debs only (what apt and the lab fetch), so a warm run does not download them
+# again; every package is still installed by setup in the new root. Hard-linked in and out,
+# not bind-mounted: two runs at once must not share apt's archive lock.
+debs_cache() {
+    local d from to
+    for d in apt-archives:/var/cache/apt/archives lab-apt:$src/build/lab-cache/apt \
+        lab-debs:$src/build/lab-cache/debs; do
+        from=$cache/${d%%:*} to=$root${d#*:}
+        mkdir -p "$from" "$to"
+        [ "$1" = seed ] || { local t=$from; from=$to to=$t; }
+        # hard links when both are on one file system, else copies
+        find "$from" -maxdepth 1 -name '*.deb' -exec cp -n -l -t "$to" {} + 2> /dev/null ||
+            find "$from" -maxdepth 1 -name '*.deb' -exec cp -n -t "$to" {} +
+    done
 }
 
 # The lab smoke of one architecture: one boot, 1 and 2 vCPUs, with its assertions.
