@@ -4,7 +4,7 @@
 # A minimal bookworm root (debootstrap minbase, cached: tests/fresh/root.sh) gets a clean
 # clone of this repository's HEAD and runs, chrooted, with /proc, /sys, /dev, the BPF
 # and tracing filesystems mounted: the demo's setup, make, the lab smoke of arm64 and of
-# x86_64 (one boot each), scripts/test.sh's setup + unit + integration suites, the arm64
+# x86_64 (one boot each), the full setup, scripts/test.sh's unit + integration suites, the arm64
 # dirty_log_perf_test build (headers_install), make deb, apt-get install of that .deb,
 # and the installed kvmlockstat against a VM whose mmu_lock contends. A command that
 # is not found anywhere fails the suite, by name: a package setup does not install.
@@ -27,7 +27,7 @@ if [ -z "${FRESH_IN_NS:-}" ]; then
 fi
 
 cache=${FRESH_CACHE:-/var/cache/kvmlockstat/debootstrap}
-steps=${FRESH_STEPS:-setup make lab-arm64 lab-x86_64 suites kernel-selftest deb install version man completion run}
+steps=${FRESH_STEPS:-setup make lab-arm64 lab-x86_64 setup-full suites kernel-selftest deb install version man completion run}
 logs=$PWD/build/fresh
 work=$(mktemp -d "${FRESH_TMP:-/var/tmp}/kvmlockstat-fresh.XXXXXX")
 root=$work/root
@@ -186,14 +186,15 @@ run() {
 }
 # Each target on the packages its own path installs, as a user meets them: the demo's setup
 # (host tools only), then each lab with its own deps (arm64 first: qemu-system-x86 would pull
-# in the ROMs qemu-system-arm only recommends), then scripts/test.sh's full setup.
+# in the ROMs qemu-system-arm only recommends), then the full setup (README: test.sh runs it).
 run setup - inside "SETUP_LABS=0 scripts/setup.sh"
 run make setup inside "make -j2"
 run lab-arm64 make lab_boot arm64
 run lab-x86_64 make lab_boot x86_64
-run suites make inside 'TEST_SUITES="unit integration" scripts/test.sh'
+run setup-full make inside scripts/setup.sh
+run suites setup-full inside 'TEST_SUITES="unit integration" scripts/test.sh'
 # The kernel side's tools (headers_install needs rsync, the check needs file) without a kernel build.
-run kernel-selftest suites inside "KERNEL_JOBS=2 scripts/kernel/selftest.sh after"
+run kernel-selftest setup-full inside "KERNEL_JOBS=2 scripts/kernel/selftest.sh after"
 run deb make inside "make deb"
 run install deb inside "apt-get install -y -q ./build/deb/kvmlockstat_*.deb &&
     dpkg-query -W -f='\${Depends}\n' kvmlockstat | tee /dev/stderr | grep -q libbpf1 &&
