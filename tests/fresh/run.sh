@@ -63,7 +63,9 @@ trap 'exit 143' TERM
 # timed NAME CMD...: runs CMD, logs to $logs/NAME.log, PASS/FAIL with its time.
 timed() {
     local name=$1 t0=$SECONDS rc; shift
-    "$@" > "$logs/$name.log" 2>&1; rc=$?
+    # In the background so that a signal is handled now, not when the step ends.
+    "$@" > "$logs/$name.log" 2>&1 &
+    wait $!; rc=$?
     timings+=("$name $((SECONDS - t0))s")
     if [ "$rc" = 0 ]; then
         pass "$name ($((SECONDS - t0)) s)"
