@@ -23,6 +23,7 @@
 #include "export.h"
 #include "ksyms.h"
 #include "live.h"
+#include "progstats.h"
 #include "record.h"
 #include "table.h"
 #include "vmid.h"
@@ -35,11 +36,12 @@ struct live_opts {
 	const char *backend;		/* lock family: tp_btf or raw_tp, NULL: best */
 	int fault_backend;		/* enum fault_backend, -1: best available */
 	bool lock_functions;		/* --lock-functions */
+	bool prog_stats;		/* --prog-stats */
 	struct export_opts out;
 	char **command;
 };
 
-enum { OPT_BACKEND = 0x100, OPT_PERF_DATA, OPT_FOLDED, OPT_LOCK_FUNCTIONS };
+enum { OPT_BACKEND = 0x100, OPT_PERF_DATA, OPT_FOLDED, OPT_LOCK_FUNCTIONS, OPT_PROG_STATS };
 
 static const struct argp_option live_options[] = {
 	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process (must hold a KVM VM fd)", 0 },
@@ -55,6 +57,9 @@ static const struct argp_option live_options[] = {
 	{ "backend", OPT_BACKEND, "NAME", 0, "Force a probe backend; repeat for both families. "
 	  "Lock contention: tp_btf|raw_tp. Faults: auto|fentry|kprobe|tracepoint "
 	  "(auto: fentry, else kprobe, else tracepoints)", 0 },
+	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "At the end, print each BPF program's run count "
+	  "and run time (kernel BPF stats, switched on for the run) and kvmlockstat's own CPU "
+	  "time and RSS on stderr: what each probe costs", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };
@@ -115,6 +120,7 @@ static error_t live_parse(int key, char *arg, struct argp_state *state)
 	case OPT_FOLDED: o->out.folded = arg; return export_check_path(arg) ? EINVAL : 0;
 	case 'v': o->verbose = true; return 0;
 	case OPT_LOCK_FUNCTIONS: o->lock_functions = true; return 0;
+	case OPT_PROG_STATS: o->prog_stats = true; return 0;
 	case OPT_BACKEND:
 		/* The two families' names are disjoint: each value picks its family. */
 		if (!strcmp(arg, "tp_btf") || !strcmp(arg, "raw_tp"))
@@ -272,7 +278,7 @@ static int run_live(const struct live_opts *o)
 	struct lock_bpf *skel = NULL;
 	struct ksyms *k;
 	struct run r;
-	int err;
+	int err, stats_fd = -1;
 
 	run_init(&r);
 	describe_host(&r, o);
@@ -280,6 +286,8 @@ static int run_live(const struct live_opts *o)
 	if (attach_preflight(&r) || (o->pid && check_target(o->pid)))
 		return 1;
 	install_signals();
+	if (o->prog_stats)
+		stats_fd = progstats_enable();
 	if (o->command && (err = child_start(&ch, o->command))) {
 		fprintf(stderr, "kvmlockstat: cannot start %s: %s\n", o->command[0], strerror(-err));
 		return 1;
@@ -313,6 +321,8 @@ static int run_live(const struct live_opts *o)
 		child_stop(&ch, SIGTERM, 5000);	/* duration ended first */
 	r.exit_status = o->command ? ch.status : -1;
 	err = finish(&c, &r, o, k) || err;
+	if (o->prog_stats)
+		progstats_print(stderr, stats_fd, r.duration_ns / 1e9);
 	attach_detach(skel);
 	fault_detach(c.fault);
 	ksyms_free(k);
