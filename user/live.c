@@ -36,12 +36,13 @@ struct live_opts {
 	const char *backend;		/* lock family: tp_btf or raw_tp, NULL: best */
 	int fault_backend;		/* enum fault_backend, -1: best available */
 	bool lock_functions;		/* --lock-functions */
+	bool fault_latency;		/* --fault-latency */
 	bool prog_stats;		/* --prog-stats */
 	struct export_opts out;
 	char **command;
 };
 
-enum { OPT_BACKEND = 0x100, OPT_PERF_DATA, OPT_FOLDED, OPT_LOCK_FUNCTIONS, OPT_PROG_STATS };
+enum { OPT_BACKEND = 0x100, OPT_PERF_DATA, OPT_FOLDED, OPT_LOCK_FUNCTIONS, OPT_PROG_STATS, OPT_FAULT_LATENCY };
 
 static const struct argp_option live_options[] = {
 	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process (must hold a KVM VM fd)", 0 },
@@ -57,6 +58,9 @@ static const struct argp_option live_options[] = {
 	{ "backend", OPT_BACKEND, "NAME", 0, "Force a probe backend; repeat for both families. "
 	  "Lock contention: tp_btf|raw_tp. Faults: auto|fentry|kprobe|tracepoint "
 	  "(auto: fentry, else kprobe, else tracepoints)", 0 },
+	{ "fault-latency", OPT_FAULT_LATENCY, NULL, 0, "Also time every fault (latency "
+	  "mean/p50/p99/max and histogram) and, on arm64, each relax_perms section under "
+	  "mmu_lock: an exit probe on every fault (BENCH_LATENCY_COST)", 0 },
 	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "At the end, print each BPF program's run count "
 	  "and run time (kernel BPF stats, switched on for the run) and kvmlockstat's own CPU "
 	  "time and RSS on stderr: what each probe costs", 0 },
@@ -121,6 +125,7 @@ static error_t live_parse(int key, char *arg, struct argp_state *state)
 	case 'v': o->verbose = true; return 0;
 	case OPT_LOCK_FUNCTIONS: o->lock_functions = true; return 0;
 	case OPT_PROG_STATS: o->prog_stats = true; return 0;
+	case OPT_FAULT_LATENCY: o->fault_latency = true; return 0;
 	case OPT_BACKEND:
 		/* The two families' names are disjoint: each value picks its family. */
 		if (!strcmp(arg, "tp_btf") || !strcmp(arg, "raw_tp"))
@@ -273,7 +278,7 @@ static int run_live(const struct live_opts *o)
 				  .backend = o->backend, .verbose = o->verbose };
 	struct collector c = { .only_pid = o->pid, .all_locks = o->all_locks };
 	struct fault_opts fo = { .backend = o->fault_backend, .target_tgid = o->pid,
-				 .lock_functions = o->lock_functions };
+				 .lock_functions = o->lock_functions, .fault_latency = o->fault_latency };
 	struct child ch = { .gate = -1 };
 	struct lock_bpf *skel = NULL;
 	struct ksyms *k;
