@@ -30,8 +30,3 @@ $(OUT)/tests/fuzz_record: tests/fuzz/fuzz_record.c user/model.c user/record.c us
 .PHONY: fuzz
 fuzz: $(OUT)/tests/fuzz_record
 	$(Q)tests/fuzz/run.sh $(OUT) $(FUZZ_SECONDS)
-
-# Overhead benchmark in the lab (not a test: prints the traced/alone ratio).
-.PHONY: bench
-bench:
-	$(Q)scripts/bench/overhead.sh $(BENCH_ARCH)

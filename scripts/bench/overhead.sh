@@ -19,10 +19,14 @@ guest=$(mktemp /tmp/guest-overhead.XXXXXX.sh)
 trap 'rm -f "$guest"' EXIT
 { for v in BENCH_VCPUS BENCH_SIZE BENCH_ITER BENCH_REPS BENCH_CONFIGS; do echo "$v='${!v}'"; done
   cat scripts/bench/guest-overhead.sh; } > "$guest"
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-LAB_ARCH=$arch LAB_CPUS=$((BENCH_VCPUS > 2 ? BENCH_VCPUS : 2)) LAB_GUEST=$guest LAB_RESULTS=$R \
-    scripts/lab/lab.sh
-load1=$(cut -d' ' -f1-3 /proc/loadavg)
+# BENCH_SUMMARY_ONLY=1: re-render $R's figures without booting.
+if [ "${BENCH_SUMMARY_ONLY:-0}" != 1 ]; then
+    cut -d' ' -f1-3 /proc/loadavg > "$R.load0"
+    LAB_ARCH=$arch LAB_CPUS=$((BENCH_VCPUS > 2 ? BENCH_VCPUS : 2)) LAB_GUEST=$guest LAB_RESULTS=$R \
+        scripts/lab/lab.sh
+    cut -d' ' -f1-3 /proc/loadavg > "$R.load1"
+fi
+load0=$(cat "$R.load0" 2>/dev/null || echo unknown) load1=$(cat "$R.load1" 2>/dev/null || echo unknown)
 
 ms() { jq '.summary.dirty_memory_avg_ns / 1e6' "$1"; }
 stats() { sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
@@ -57,12 +61,13 @@ for c in $(seq 1 "$ncfg"); do
     echo "| program | events | events per fault | ns per event | share |"
     echo "|---|---|---|---|---|"
     awk -v faults="$faults" '/^prog-stats: kvmlockstat/ { self = $0; next }
-        /^prog-stats: total/ { total = $6; next }
+        /^prog-stats: total/ { total = $6; rate = $8; next }
         /^prog-stats: / && $4 > 0 { name[++n] = $2; cnt[n] = $4; ns[n] = $6 }
         END { for (i = 1; i <= n; i++)
                   printf "| %s | %d | %.3f | %.0f | %.1f%% |\n", name[i], cnt[i],
                          faults ? cnt[i] / faults : 0, ns[i] / cnt[i], total ? 100 * ns[i] / total : 0
-              sub(/^prog-stats: /, "", self); print "\n" self }' "$log"
+              sub(/^prog-stats: /, "", self); printf "\n%s, BPF events/s %s", self, rate }' "$log"
+    echo ", drops $(jq '[.drops // {} | .[]] | add // 0' "$R/kls-k$c-prof.json") ($(jq -c '.drops' "$R/kls-k$c-prof.json"))"
 done
 echo
 echo "(lab timings come from qemu's emulated CPUs: compare the ratios, not the milliseconds)"
