@@ -54,13 +54,15 @@ static const struct argp_option live_options[] = {
 	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks (comm;frame;...;frame wait_ns) for flame graphs", 0 },
 	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Also probe _raw_{read,write}_{lock,unlock} "
 	  "(out of line on x86): exact mmu_lock hold and acquisition times, at a cost on every "
-	  "rwlock in the kernel; without it hold time comes from the critical sections", 0 },
+	  "rwlock in the kernel (x86 lab: 2.32x the untraced time, against 1.63x without, "
+	  "before task storage); without it hold time comes from the critical sections", 0 },
 	{ "backend", OPT_BACKEND, "NAME", 0, "Force a probe backend; repeat for both families. "
 	  "Lock contention: tp_btf|raw_tp. Faults: auto|fentry|kprobe|tracepoint "
 	  "(auto: fentry, else kprobe, else tracepoints)", 0 },
 	{ "fault-latency", OPT_FAULT_LATENCY, NULL, 0, "Also time every fault (latency "
 	  "mean/p50/p99/max and histogram) and, on arm64, each relax_perms section under "
-	  "mmu_lock: an exit probe on every fault (BENCH_LATENCY_COST)", 0 },
+	  "mmu_lock: an exit probe on every fault (make bench, emulated lab: x86 1.71x, arm64 "
+	  "2.18x the untraced time, against 1.36x and 1.48x without)", 0 },
 	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "At the end, print each BPF program's run count "
 	  "and run time (kernel BPF stats, switched on for the run) and kvmlockstat's own CPU "
 	  "time and RSS on stderr: what each probe costs", 0 },

@@ -46,6 +46,9 @@ for i in $(seq 1 "$REPS"); do
     done
 done
 
+# One more kvmlockstat run with --prog-stats: the BPF time itself, which the load cannot blur.
+"$K" -i 0 --prog-stats -j "$R/prog-stats.json" -- "$C" -s "$SECS" ${HOST_BENCH_ARGS:-} > /dev/null 2> "$R/prog-stats.err"
+
 rate() { awk '/^contend: ops\/s/ { print $4 }' "$1"; }	# KVM_GET_DIRTY_LOG per second
 zap() { awk '/^contend: ops\/s/ { print $6 }' "$1"; }
 secs() { awk '/^contend: ops\/s/ { print $8 }' "$1"; }
@@ -69,6 +72,11 @@ for m in $modes; do
     done | sort -g | awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     echo "| $m | $g | $z | $bps |"
 done
+echo
+awk -v ncpu="$(nproc)" '/^prog-stats: contention/ { printf "kvmlockstat --prog-stats: %s %d runs, %.0f ns each\n", $2, $4, $6 / ($4 ? $4 : 1) }
+    /^prog-stats: total/ { printf "BPF time %.2f ms over %.1f s: %.3f%% of the %d CPUs; %s events/s\n", $6 / 1e6, $10, 100 * $6 / ($10 * 1e9 * ncpu), ncpu, $8 }
+    /^prog-stats: kvmlockstat/ { sub(/^prog-stats: /, ""); print }' "$R/prog-stats.err"
+echo "mmu_lock waits counted in that run: $(jq '[.vms[]?.contention | (.read.count // 0) + (.write.count // 0)] | add // 0' "$R/prog-stats.json")"
 echo
 echo "modes: kvmlockstat -i 0 -j FILE -- contend; perf record -a -g -e lock:contention_begin,lock:contention_end;"
 echo "perf lock record -a; perf stat -a -e lock:contention_begin (counts only, the floor)"
