@@ -45,8 +45,10 @@ test_bad_input() {
 }
 
 # Runs mmstorm under kvmlockstat -a with perf recording lock:contention_begin/end
-# system-wide around it; the workload's own mmap_lock is private to it, so
-# both tools must count exactly the same waits on it.  A wait is one contended
+# system-wide around it.  mmstorm's threads live only while kvmlockstat traces, so
+# both tools must count exactly the same waits by them on its hottest lock (its
+# mmap_lock, or on a loaded machine a runqueue lock shared with every other task:
+# only mmstorm's waits are compared, perf's window being wider).  A wait is one contended
 # acquisition: 6.18's rwsem can fire contention_begin twice for one (spinning,
 # then sleeping) before its end, so perf's events are folded into waits per
 # thread (tests/integration/waits.awk) before they are compared.
@@ -59,11 +61,12 @@ test_counts_match_perf() {
     check "$backend: run with a traced command exits 0" test $? -eq 0
     kill -INT "$perf_pid"; wait "$perf_pid"
     check "$backend: backend recorded" test "$(jq -r .run.backend "$json")" = "$backend"
-    # The workload's hottest lock (its mmap_lock): most waits by tasks of the command.
-    lock=$(jq -r '[.locks[] | select(.tasks | any(.comm == "mmstorm"))] | max_by(.contention.total.count) | .addr' "$json")
-    ours=$(jq -r --arg l "$lock" '.locks[] | select(.addr == $l) | .contention.total.count' "$json")
-    theirs=$(perf script -i "$T/perf.data" -F tid,event,trace 2>/dev/null |
-        awk -f tests/integration/waits.awk | awk -v l="$lock" '$1 "" == l { print $2 }')
+    # The lock mmstorm's threads waited on most, and their waits on it.
+    local waits='[.tasks[] | select(.comm == "mmstorm") | .contention | .read.count + .write.count + .spin.count + .mutex.count + .other.count] | add'
+    lock=$(jq -r "[.locks[] | select(.tasks | any(.comm == \"mmstorm\")) | {addr, n: ($waits)}] | max_by(.n) | .addr" "$json")
+    ours=$(jq -r --arg l "$lock" ".locks[] | select(.addr == \$l) | $waits" "$json")
+    theirs=$(perf script -i "$T/perf.data" -F comm,tid,event,trace 2>/dev/null |
+        awk -v comm=mmstorm -f tests/integration/waits.awk | awk -v l="$lock" '$1 "" == l { print $2 }')
     if [ -n "$lock" ] && [ "$lock" != null ] && [ "${ours:-0}" -gt 0 ] && [ "$ours" = "$theirs" ]; then
         pass "$backend: waits on $lock: kvmlockstat $ours = perf $theirs"
     else
@@ -79,19 +82,23 @@ test_counts_match_perf() {
 
 # Ctrl-C / SIGTERM: probes detached, the record still written, whole.
 test_sigterm() {
-    local json=$T/term.json pid rc
+    local json=$T/term.json pid rc ids left
     "$K" -a -i 0 -j "$json" -- "$T/mmstorm" -s 60 > "$T/term.out" 2>&1 &
     pid=$!
     # Stop it mid-run: once the probes are on (startup parses kernel BTF) and it has waits.
     for _ in $(seq 300); do grep -q "kvmlockstat: tracing" "$T/term.out" && break; sleep 0.1; done
     sleep 2
+    # Its own programs, by the fds it holds (other tracers may run on this machine).
+    ids=$(grep -h '^prog_id:' /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u)
+    check "SIGTERM: probes attached while running" test -n "$ids"
     kill -TERM "$pid"
     wait "$pid"; rc=$?
     check "SIGTERM: exit 0" test "$rc" -eq 0
     check "SIGTERM: record complete and parseable" jq_true '.run.duration_ns > 1e9 and .run.duration_ns < 3e10 and (.locks | length > 0)' "$json"
     check "SIGTERM: summary printed" grep -q "=== kvmlockstat" "$T/term.out"
     check "SIGTERM: the traced command was stopped too" sh -c "! pgrep -x mmstorm"
-    check "SIGTERM: no BPF program left attached" sh -c "! bpftool prog show | grep -q contention_"
+    left=$(for id in $ids; do bpftool prog show id "$id" > /dev/null 2>&1 && echo "$id"; done)
+    check "SIGTERM: none of its BPF programs left (had: $(echo $ids))" test -z "$left"
     check "SIGTERM: no temporary file left" sh -c "! ls '$T' | grep -q tmp"
     check "report re-renders the record" sh -c "'$K' report '$json' | grep -q '=== kvmlockstat'"
 }
