@@ -18,17 +18,6 @@ T=$(mktemp -d /tmp/kvmlockstat-tl.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cc -O2 -pthread tests/integration/contend.c -o "$T/contend" || exit 1
 
-expect_error() {
-    local what=$1 pat=$2 rc; shift 2
-    "$@" > "$T/out" 2>&1; rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && grep -q -- "$pat" "$T/out" &&
-       [ "$(wc -l < "$T/out")" -le 2 ]; then
-        pass "$what"
-    else
-        fail "$what: exit $rc, output: $(head -c 300 "$T/out")"
-    fi
-}
-
 test_bad_input() {
     expect_error "--timeline with -i 0 refused" "needs intervals" "$K" -i 0 --timeline "$T/x.csv" -d 1
     expect_error "unwritable --timeline refused up front" "cannot write" \
