@@ -18,17 +18,6 @@ cc -O2 -pthread tests/integration/mmstorm.c -o "$T/mmstorm" || exit 1
 cc -O2 -pthread tests/integration/contend.c -o "$T/contend" || exit 1
 
 
-# expect_error WHAT PATTERN CMD...: CMD must fail (not crash) and say PATTERN.
-expect_error() {
-    local what=$1 pat=$2 rc; shift 2
-    "$@" > "$T/out" 2>&1; rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && grep -q -- "$pat" "$T/out"; then
-        pass "$what"
-    else
-        fail "$what: exit $rc, output: $(head -c 300 "$T/out")"
-    fi
-}
-
 test_bad_input() {
     expect_error "bad duration rejected" "invalid duration" "$K" -d abc
     expect_error "negative interval rejected" "invalid interval" "$K" -i -1
