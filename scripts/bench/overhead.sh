@@ -21,6 +21,7 @@ trap 'rm -f "$guest"' EXIT
   cat scripts/bench/guest-overhead.sh; } > "$guest"
 # BENCH_SUMMARY_ONLY=1: re-render $R's figures without booting.
 if [ "${BENCH_SUMMARY_ONLY:-0}" != 1 ]; then
+    mkdir -p "$(dirname "$R")"
     cut -d' ' -f1-3 /proc/loadavg > "$R.load0"
     LAB_ARCH=$arch LAB_CPUS=$((BENCH_VCPUS > 2 ? BENCH_VCPUS : 2)) LAB_GUEST=$guest LAB_RESULTS=$R \
         scripts/lab/lab.sh
