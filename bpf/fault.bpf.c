@@ -26,6 +26,13 @@ const volatile __u32 targ_tgid = 0;		/* only this VMM's threads (0: all) */
 const volatile int ret_pf_fixed = -1;		/* RET_PF_FIXED from kernel BTF: 4 on 6.1, 5 on 6.18 */
 const volatile int ret_pf_spurious = -1;	/* RET_PF_SPURIOUS */
 const volatile bool ept_exit_qual = false;	/* x86 kvm_page_fault tracepoint carries VMX's EPT exit qualification */
+/*
+ * --fault-latency: fault entries start a timed call that the (then loaded)
+ * exit probe ends; without it an entry probe only counts the fault, and the
+ * exit probes of the fault and relax_perms are not loaded at all.
+ */
+const volatile bool fault_latency = false;
+const volatile bool lock_functions = false;	/* --lock-functions: they need mmu_locks filled */
 
 __u64 drops[NR_DROPS] = {};
 
@@ -49,12 +56,7 @@ __u64 drops[NR_DROPS] = {};
 #define ESR_FSC_PERM	0x0cULL
 
 /* One probed call in flight per thread and level; levels nest. */
-enum level { LVL_FAULT, LVL_IOCTL, LVL_SECTION, LVL_WRPROT, LVL_LOCK };
-
-struct inflight_key {
-	__u32 tid;
-	__u32 level;
-};
+enum level { LVL_FAULT, LVL_IOCTL, LVL_SECTION, LVL_WRPROT, LVL_LOCK, NR_LEVELS };
 
 struct inflight {
 	__u64 ts;
@@ -66,12 +68,20 @@ struct inflight {
 	__u32 acquired;		/* LVL_LOCK: past _raw_*_lock's return */
 };
 
-/* Regular hash: a fault can sleep and finish on another CPU. */
+struct inflight_set {
+	struct inflight lvl[NR_LEVELS];	/* ts != 0: in flight */
+};
+
+/*
+ * Per-task storage, not a hash keyed by thread: a fault can sleep and end on
+ * another CPU (so no per-CPU slot), and after a thread's first call the slot
+ * is one pointer away, with no hash, update or delete per call.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_INFLIGHT_ENTRIES);
-	__type(key, struct inflight_key);
-	__type(value, struct inflight);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct inflight_set);
 } inflight SEC(".maps");
 
 struct {
@@ -112,11 +122,6 @@ static __always_inline void drop(enum drop_reason r)
 		__sync_fetch_and_add(&drops[r], 1);
 }
 
-static __always_inline __u32 current_tid(void)
-{
-	return bpf_get_current_pid_tgid();
-}
-
 static __always_inline bool wanted(void)
 {
 	return !targ_tgid || (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
@@ -145,25 +150,45 @@ static __always_inline void note_vm(struct kvm *kvm)
 		drop(DROP_INFO_FULL);
 }
 
+/* This thread's slot at level; create: allocate the thread's set on first use. */
+static __always_inline struct inflight *slot(__u32 level, bool create)
+{
+	struct inflight_set *set;
+
+	set = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				   create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	return set && level < NR_LEVELS ? &set->lvl[level] : NULL;
+}
+
 static __always_inline void begin(__u32 level, struct inflight *f)
 {
-	struct inflight_key k = { .tid = current_tid(), .level = level };
+	struct inflight *s = slot(level, true);
 
-	f->ts = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&inflight, &k, f, BPF_ANY))
-		drop(DROP_FAULT_INFLIGHT);
+	if (!s) {
+		drop(DROP_FAULT_INFLIGHT);	/* out of memory, or storage busy on this CPU */
+		return;
+	}
+	*s = *f;
+	s->ts = bpf_ktime_get_ns();
+}
+
+/* This thread's call at level in flight, or NULL. */
+static __always_inline struct inflight *current_call(__u32 level)
+{
+	struct inflight *s = slot(level, false);
+
+	return s && s->ts ? s : NULL;
 }
 
 /* Copies out and forgets this thread's call at level; 0 if there was one. */
 static __always_inline int end(__u32 level, struct inflight *out)
 {
-	struct inflight_key k = { .tid = current_tid(), .level = level };
-	struct inflight *f = bpf_map_lookup_elem(&inflight, &k);
+	struct inflight *s = current_call(level);
 
-	if (!f)
+	if (!s)
 		return -1;
-	*out = *f;
-	bpf_map_delete_elem(&inflight, &k);
+	*out = *s;
+	s->ts = 0;
 	return 0;
 }
 
@@ -213,6 +238,7 @@ static __always_inline void add_timing(__u64 kvm, __u32 timing, __u32 mode, __u6
 
 /* ---- faults: count and latency per vCPU thread ---- */
 
+/* Without --fault-latency the entry alone counts the fault: one probe per fault. */
 static __always_inline int fault_enter(struct kvm_vcpu *vcpu, __u32 type)
 {
 	struct inflight f = { .tag = type };
@@ -220,10 +246,14 @@ static __always_inline int fault_enter(struct kvm_vcpu *vcpu, __u32 type)
 
 	if (!wanted())
 		return 0;
-	note_vm(kvm);
+	if (lock_functions)
+		note_vm(kvm);
 	f.kvm = (__u64)kvm;
 	f.vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
-	begin(LVL_FAULT, &f);
+	if (fault_latency)
+		begin(LVL_FAULT, &f);
+	else
+		add_fault(f.kvm, f.vcpu_id, type, 0, false);
 	return 0;
 }
 
@@ -241,7 +271,8 @@ static __always_inline int fault_seen(__u64 kvm, __s32 vcpu_id, __u32 type)
 {
 	if (!wanted())
 		return 0;
-	note_vm((struct kvm *)kvm);
+	if (lock_functions)
+		note_vm((struct kvm *)kvm);
 	add_fault(kvm, vcpu_id, type, 0, false);
 	return 0;
 }
@@ -275,16 +306,17 @@ static __always_inline int ioctl_enter(struct file *filp, unsigned int cmd)
 	struct inflight f = { .mode = MODE_OTHER };
 	struct kvm *kvm;
 
+	if (!wanted())
+		return 0;
+	/* VM ioctls are rare next to faults: the place to learn each VM's mmu_lock. */
+	kvm = BPF_CORE_READ(filp, private_data);
+	note_vm(kvm);
 	if (cmd == KVM_GET_DIRTY_LOG)
 		f.tag = VT_GET_DIRTY_LOG;
 	else if (cmd == KVM_CLEAR_DIRTY_LOG)
 		f.tag = VT_CLEAR_DIRTY_LOG;
 	else
 		return 0;
-	if (!wanted())
-		return 0;
-	kvm = BPF_CORE_READ(filp, private_data);
-	note_vm(kvm);
 	f.kvm = (__u64)kvm;
 	begin(LVL_IOCTL, &f);
 	return 0;
@@ -307,8 +339,7 @@ static __always_inline int lock_enter(void *lock, __u32 mode)
 /* Acquired: the wait ends, the hold begins. */
 static __always_inline int lock_acquired(void)
 {
-	struct inflight_key k = { .tid = current_tid(), .level = LVL_LOCK };
-	struct inflight *f = bpf_map_lookup_elem(&inflight, &k);
+	struct inflight *f = current_call(LVL_LOCK);
 	__u64 now = bpf_ktime_get_ns();
 
 	if (!f || f->acquired)
@@ -321,14 +352,13 @@ static __always_inline int lock_acquired(void)
 
 static __always_inline int lock_release(void *lock)
 {
-	struct inflight_key k = { .tid = current_tid(), .level = LVL_LOCK };
-	struct inflight *f = bpf_map_lookup_elem(&inflight, &k);
+	struct inflight *f = current_call(LVL_LOCK);
 
 	if (!f || f->lock != (__u64)lock)
 		return 0;
 	if (f->acquired)
 		add_timing(f->kvm, VT_HOLD, f->mode, bpf_ktime_get_ns() - f->ts);
-	bpf_map_delete_elem(&inflight, &k);
+	f->ts = 0;
 	return 0;
 }
 
@@ -382,18 +412,26 @@ static __always_inline struct kvm *pgt_kvm(struct kvm_pgtable *pgt)
 	return arch ? arch - bpf_core_field_offset(struct kvm, arch) : NULL;
 }
 
-/* A relaxation under the read lock is the seed's fast path. */
+/*
+ * A relaxation under the read lock is the seed's fast path.  The vCPU is
+ * left unknown (-1): user space joins it to the fault counts by thread.
+ * Its time under mmu_lock needs the exit probe too (--fault-latency).
+ */
 static __always_inline int relax_enter(struct kvm_pgtable *pgt)
 {
-	struct inflight_key k = { .tid = current_tid(), .level = LVL_FAULT };
-	struct inflight *f = bpf_map_lookup_elem(&inflight, &k);
 	struct kvm *kvm = pgt_kvm(pgt);
+	__u32 mode;
 
 	if (!kvm || !wanted())
 		return 0;
-	add_path((__u64)kvm, f ? f->vcpu_id : -1,
-		 mmu_lock_mode(kvm) == MODE_READ ? PATH_RELAX_READ : PATH_RELAX_WRITE);
-	return section_enter(kvm, LVL_SECTION, VT_RELAX);
+	mode = mmu_lock_mode(kvm);
+	add_path((__u64)kvm, -1, mode == MODE_READ ? PATH_RELAX_READ : PATH_RELAX_WRITE);
+	if (fault_latency) {
+		struct inflight f = { .kvm = (__u64)kvm, .tag = VT_RELAX, .mode = mode };
+
+		begin(LVL_SECTION, &f);
+	}
+	return 0;
 }
 
 FUNC_ENTRY(kvm_handle_guest_abort, abort_enter(vcpu), struct kvm_vcpu *vcpu)

@@ -10,7 +10,6 @@
 #define MAX_STACK_DEPTH	32
 #define TASK_COMM_LEN	16
 #define MAX_LOCK_ENTRIES	16384	/* default size of the aggregation maps (-M) */
-#define MAX_TSTAMP_ENTRIES	16384	/* tasks waiting at once */
 
 /* Acquisition mode, from the contention_begin flags. */
 enum lock_mode {
@@ -78,11 +77,11 @@ struct task_info {
 /* Events BPF could not account, reported so that no loss is silent. */
 enum drop_reason {
 	DROP_NESTED,		/* contention_begin while the task already waits */
-	DROP_TSTAMP_FULL,	/* too many tasks waiting at once */
+	DROP_TSTAMP_FULL,	/* no wait slot: task storage out of memory or busy on this CPU */
 	DROP_STAT_FULL,		/* aggregation map full (-M) */
 	DROP_STACK,		/* call chain not recorded */
 	DROP_INFO_FULL,		/* lock or task identity map full */
-	DROP_FAULT_INFLIGHT,	/* fault family: too many probed calls in flight at once */
+	DROP_FAULT_INFLIGHT,	/* fault family: no in-flight slot (task storage out of memory or busy) */
 	DROP_FAULT_STAT_FULL,	/* fault family: aggregation map full */
 	NR_DROPS,
 };
@@ -98,7 +97,6 @@ enum drop_reason {
 /* Per-CPU maps: each key costs sizeof(value) x possible CPUs, preallocated. */
 #define MAX_FAULT_ENTRIES	1024	/* (VM, vCPU thread, fault type) keys: 256 vCPUs x 4 */
 #define MAX_VM_TIMING_ENTRIES	512	/* (VM, timing, mode) keys: ~11 per VM */
-#define MAX_INFLIGHT_ENTRIES	16384	/* probed calls running at once */
 
 /*
  * Stage-2 (arm64) / TDP (x86) fault type.  arm64: the fault status code of

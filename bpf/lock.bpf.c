@@ -21,19 +21,34 @@ const volatile bool all_locks = false;	/* aggregate every lock, not just mmu_loc
 const volatile __u32 targ_tgid = 0;	/* with all_locks: only this process's waits */
 
 struct wait_start {
-	__u64 ts;
+	__u64 ts;		/* 0: not waiting; WAIT_CLAIMED: being filled in */
 	__u64 lock;
 	__u32 flags;
 	__s32 stack_id;
 };
 
-/* Keyed by thread: spinning and sleeping waits alike, at most one per task. */
+/*
+ * One per task (spinning and sleeping waits alike, at most one at a time):
+ * task storage, so a wait costs no hash update and delete, only a pointer
+ * the kernel caches in the task.  Created on a task's first mmu_lock wait.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_TSTAMP_ENTRIES);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct wait_start);
 } tstamp SEC(".maps");
+
+/*
+ * The slot is claimed before it is filled in, so that an interrupt that
+ * contends meanwhile counts as nested rather than taking the slot over.
+ */
+#define WAIT_CLAIMED	1
+
+static __always_inline struct wait_start *wait_slot(struct task_struct *task, bool create)
+{
+	return bpf_task_storage_get(&tstamp, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -158,16 +173,16 @@ static __always_inline void note_task(__u32 tid, __u32 tgid, struct kvm *kvm,
 /* A wait starts: from the tracepoint, or (mmu_only) from the spinlock slow path. */
 static __always_inline int on_begin(void *ctx, __u64 lock, __u32 flags, bool mmu_only)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = id, tgid = id >> 32;
-	struct wait_start ws = {}, *cur;
+	struct wait_start *cur;
 	struct kvm *kvm;
 
-	cur = bpf_map_lookup_elem(&tstamp, &tid);
-	if (cur) {
+	cur = wait_slot(task, false);
+	if (cur && cur->ts) {
 		/* Same lock: the slow-path probe is already timing this wait. */
-		if (cur->lock != lock)
+		if (cur->ts == WAIT_CLAIMED || cur->lock != lock)
 			drop(DROP_NESTED);	/* a qrwlock's own wait_lock, an irq */
 		return 0;
 	}
@@ -178,14 +193,18 @@ static __always_inline int on_begin(void *ctx, __u64 lock, __u32 flags, bool mmu
 		note_mmu_lock(lock, kvm, task);
 	note_task(tid, tgid, kvm, task);
 
-	ws.lock = lock;
-	ws.flags = flags;
-	ws.stack_id = bpf_get_stackid(ctx, &stacks, 0);
-	if (ws.stack_id < 0)
-		drop(DROP_STACK);
-	ws.ts = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&tstamp, &tid, &ws, BPF_NOEXIST))
+	cur = cur ? cur : wait_slot(task, true);
+	if (!cur) {
 		drop(DROP_TSTAMP_FULL);
+		return 0;
+	}
+	cur->ts = WAIT_CLAIMED;
+	cur->lock = lock;
+	cur->flags = flags;
+	cur->stack_id = bpf_get_stackid(ctx, &stacks, 0);
+	if (cur->stack_id < 0)
+		drop(DROP_STACK);
+	cur->ts = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -229,12 +248,12 @@ static __always_inline int on_end(__u64 lock, bool any_lock)
 	struct wait_start *ws;
 	__u64 now = bpf_ktime_get_ns();
 
-	ws = bpf_map_lookup_elem(&tstamp, &tid);
+	ws = wait_slot(bpf_get_current_task_btf(), false);
 	/* A nested wait ends first: it was never recorded, keep the outer one. */
-	if (!ws || (!any_lock && ws->lock != lock))
+	if (!ws || ws->ts <= WAIT_CLAIMED || (!any_lock && ws->lock != lock))
 		return 0;
 	account(tid, ws, now - ws->ts);
-	bpf_map_delete_elem(&tstamp, &tid);
+	ws->ts = 0;
 	return 0;
 }
 

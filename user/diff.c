@@ -15,6 +15,7 @@
 #include <json.h>
 #include "diff.h"
 #include "plot.h"
+#include "timeline.h"
 #include "sweep.h"
 
 static double value(const struct metric *m, const struct side *s, int vcpus)
@@ -252,6 +253,10 @@ int cmd_plot(int argc, char **argv)
 	static struct series_buf before, after;
 	int err = 1, ret;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strncmp(argv[i], "--timeline", 10))
+			return cmd_plot_timeline(argc, argv);
+
 	o.plot = true;
 	o.out = "kvmlockstat-scaling";
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
@@ -262,12 +267,7 @@ int cmd_plot(int argc, char **argv)
 	if (o.after.path)
 		make_series(&after, &o.after, "after");
 	ret = plot_scaling(o.out, &before.s, o.after.path ? &after.s : NULL);
-	if (ret)
-		fprintf(stderr, "kvmlockstat plot: %s%s\n", strerror(-ret),
-			ret == -ENOENT ? " (gnuplot not installed: apt-get install gnuplot-nox)" : "");
-	else
-		fprintf(stderr, "kvmlockstat plot: %s.svg and %s.png written\n", o.out, o.out);
-	err = ret ? 1 : 0;
+	err = plot_done(o.out, ret);
 out:
 	sweep_free(&o.before);
 	sweep_free(&o.after);

@@ -36,27 +36,34 @@ static const char *const metric_titles[NR_FAULT_METRICS] = {
 	[FM_DIRTY_LOG] = "dirty-log ioctl and write-protect time",
 };
 
-/* What each probe point measures.  Tracepoint targets are "system/event". */
+/*
+ * What each probe point measures, by its entry and by its exit program.
+ * Tracepoint targets are "system/event".
+ */
 struct probe_point {
 	const char *target;
-	unsigned int metrics;
+	unsigned int entry_metrics, exit_metrics;
 	bool fallback;		/* a tracepoint that stands in for function probes */
+	bool timed;		/* exit loaded only with --fault-latency: one probe per fault without */
+	const char *replaces;	/* counts that function's faults as exactly (same vCPU and
+				   type), more cheaply: used instead when no latency is asked for */
+	bool lock_function;	/* runs for every rwlock in the kernel: --lock-functions */
 };
 
 static const struct probe_point points[] = {
-	{ "kvm_handle_guest_abort", M(FM_FAULTS) | M(FM_LATENCY) },
-	{ "kvm_mmu_page_fault", M(FM_FAULTS) | M(FM_LATENCY) },
-	{ "kvm_pgtable_stage2_relax_perms", M(FM_FAST_PATH) | M(FM_HOLD) },
-	{ "kvm_pgtable_stage2_map", M(FM_HOLD) },
-	{ "kvm_arch_mmu_enable_log_dirty_pt_masked", M(FM_DIRTY_LOG) | M(FM_HOLD) },
-	{ "kvm_vm_ioctl", M(FM_DIRTY_LOG) },
-	{ "_raw_read_lock", M(FM_HOLD) },
-	{ "_raw_write_lock", M(FM_HOLD) },
-	{ "_raw_read_unlock", M(FM_HOLD) },
-	{ "_raw_write_unlock", M(FM_HOLD) },
+	{ "kvm_handle_guest_abort", M(FM_FAULTS), M(FM_LATENCY), .timed = true },
+	{ "kvm_mmu_page_fault", M(FM_FAULTS), M(FM_LATENCY), .timed = true },
+	{ "kvm_pgtable_stage2_relax_perms", M(FM_FAST_PATH), M(FM_HOLD), .timed = true },
+	{ "kvm_pgtable_stage2_map", 0, M(FM_HOLD) },
+	{ "kvm_arch_mmu_enable_log_dirty_pt_masked", 0, M(FM_DIRTY_LOG) | M(FM_HOLD) },
+	{ "kvm_vm_ioctl", 0, M(FM_DIRTY_LOG) },
+	{ "_raw_read_lock", 0, M(FM_HOLD), .lock_function = true },
+	{ "_raw_write_lock", 0, M(FM_HOLD), .lock_function = true },
+	{ "_raw_read_unlock", M(FM_HOLD), 0, .lock_function = true },
+	{ "_raw_write_unlock", M(FM_HOLD), 0, .lock_function = true },
 	{ "kvmmmu/fast_page_fault", M(FM_FAST_PATH) },
-	{ "kvm/kvm_page_fault", M(FM_FAULTS), true },
-	{ "kvm/kvm_guest_fault", M(FM_FAULTS), true },
+	{ "kvm/kvm_page_fault", M(FM_FAULTS), .fallback = true, .replaces = "kvm_mmu_page_fault" },
+	{ "kvm/kvm_guest_fault", M(FM_FAULTS), .fallback = true },
 };
 
 #define NR_POINTS (sizeof(points) / sizeof(points[0]))
@@ -78,8 +85,14 @@ struct tries {
 /* A program's flavour and probe point, from its section name. */
 struct prog_info {
 	int backend;			/* enum fault_backend */
+	bool exit;			/* fexit or kretprobe */
 	const struct probe_point *pt;
 };
+
+static unsigned int prog_metrics(const struct prog_info *pi)
+{
+	return pi->exit ? pi->pt->exit_metrics : pi->pt->entry_metrics;
+}
 
 static int section_backend(const char *sec, size_t len)
 {
@@ -109,6 +122,7 @@ static int prog_info(const struct bpf_program *prog, struct prog_info *pi)
 	if (!slash)
 		return -1;
 	pi->backend = section_backend(sec, slash - sec);
+	pi->exit = !strncmp(sec, "fexit/", 6) || !strncmp(sec, "kretprobe/", 10);
 	pi->pt = NULL;
 	for (size_t i = 0; i < NR_POINTS; i++)
 		if (!strcmp(point_name(&points[i]), slash + 1))
@@ -128,20 +142,34 @@ static bool point_exists(const struct probe_point *pt, const struct ksyms *k)
 	return k && !ksyms_addr(k, pt->target, &addr);
 }
 
+/* A tracepoint that counts pt's faults instead, when latency is not asked for. */
+static bool replaced(const struct probe_point *pt, const struct fault_opts *o,
+		     const struct ksyms *k)
+{
+	for (size_t i = 0; !o->fault_latency && i < NR_POINTS; i++)
+		if (points[i].replaces && !strcmp(points[i].replaces, pt->target) &&
+		    point_exists(&points[i], k))
+			return true;
+	return false;
+}
+
 /*
- * Does the try of backend load this program?  The _raw_{read,write}_lock and
- * unlock probes run for every rwlock in the kernel, not just mmu_lock: they
- * are loaded only on request (--lock-functions), which the lab's overhead
- * benchmark showed is most of the fault family's cost.
+ * Does the try of backend load this program?  What the lab's benchmark
+ * (make bench) showed costly is opt-in: the _raw_{read,write}_{lock,unlock}
+ * probes run for every rwlock in the kernel (--lock-functions), and the exit
+ * probes that time each fault double its probes (--fault-latency).
  */
 static bool prog_wanted(const struct prog_info *pi, int backend, const struct fault_opts *o,
 			const struct ksyms *k)
 {
-	if (!o->lock_functions && !strncmp(pi->pt->target, "_raw_", 5))
+	if (!o->lock_functions && pi->pt->lock_function)
+		return false;
+	if (!o->fault_latency && pi->exit && pi->pt->timed)
 		return false;
 	if (pi->backend == FB_TRACEPOINT)
-		return (!pi->pt->fallback || backend == FB_TRACEPOINT) && point_exists(pi->pt, k);
-	return pi->backend == backend && point_exists(pi->pt, k);
+		return (!pi->pt->fallback || backend == FB_TRACEPOINT ||
+			(pi->pt->replaces && !o->fault_latency)) && point_exists(pi->pt, k);
+	return pi->backend == backend && !replaced(pi->pt, o, k) && point_exists(pi->pt, k);
 }
 
 /*
@@ -194,6 +222,8 @@ static void set_rodata(struct fault_bpf *s, const struct fault_opts *o,
 	s->rodata->ret_pf_fixed = kf->ret_pf_fixed;
 	s->rodata->ret_pf_spurious = kf->ret_pf_spurious;
 	s->rodata->ept_exit_qual = kf->ept_exit_qual;
+	s->rodata->fault_latency = o->fault_latency;
+	s->rodata->lock_functions = o->lock_functions;
 }
 
 /* Switches on this backend's programs; returns how many function probes. */
@@ -289,7 +319,7 @@ static unsigned int covered(struct fault_bpf *s, struct run *r)
 		if (!bpf_program__autoload(prog) || prog_info(prog, &pi))
 			continue;
 		for (int m = 0; m < NR_FAULT_METRICS; m++) {
-			if (!(pi.pt->metrics & M(m)))
+			if (!(prog_metrics(&pi) & M(m)))
 				continue;
 			/* A function probe outranks a tracepoint for the same metric. */
 			if (!(got & M(m)) || pi.backend != FB_TRACEPOINT)
@@ -297,8 +327,8 @@ static unsigned int covered(struct fault_bpf *s, struct run *r)
 					 fault_backend_names[pi.backend]);
 			got |= M(m);
 		}
-		lockfn |= !strncmp(pi.pt->target, "_raw_", 5);
-		sections |= (pi.pt->metrics & M(FM_HOLD)) && strncmp(pi.pt->target, "_raw_", 5);
+		lockfn |= pi.pt->lock_function;
+		sections |= (prog_metrics(&pi) & M(FM_HOLD)) && !pi.pt->lock_function;
 	}
 	if (got & M(FM_HOLD))
 		snprintf(r->hold_source, sizeof(r->hold_source), "%s",
@@ -316,7 +346,7 @@ static void absent_points(int m, const struct ksyms *k, struct fault_bpf *s, cha
 		struct prog_info pi;
 		size_t used = strlen(buf);
 
-		if (prog_info(prog, &pi) || pi.backend != FB_KPROBE || !(pi.pt->metrics & M(m)) ||
+		if (prog_info(prog, &pi) || pi.backend != FB_KPROBE || !(prog_metrics(&pi) & M(m)) ||
 		    point_exists(pi.pt, k) || strstr(buf, pi.pt->target))
 			continue;
 		snprintf(buf + used, len - used, "%s%s", used ? ", " : "", pi.pt->target);
@@ -345,12 +375,15 @@ static void note_try(struct tries *t, int backend, int err)
 }
 
 /*
- * One entry in r->missing per metric not covered, and one line on stderr.
+ * One entry in r->missing per metric not covered, and one line on stderr
+ * (not for an opt-in metric left out: that is the default, not a loss).
  * forced: the backend asked for with --backend, -1 in auto mode.
  */
 static void report_missing(struct run *r, unsigned int got, const struct tries *t,
-			   const struct ksyms *k, struct fault_bpf *s, int forced)
+			   const struct ksyms *k, struct fault_bpf *s, const struct fault_opts *o)
 {
+	int forced = o->backend;
+
 	char line[512] = "", why[256], absent[160], general[256];
 
 	if (forced >= 0)
@@ -364,6 +397,11 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 
 		if (got & M(m))
 			continue;
+		if (m == FM_LATENCY && !o->fault_latency) {
+			run_add_missing(r, metric_titles[m], "opt-in: --fault-latency "
+					"(an exit probe on every fault)");
+			continue;
+		}
 		absent[0] = 0;
 		if (s && forced < 0)
 			absent_points(m, k, s, absent, sizeof(absent));
@@ -411,7 +449,7 @@ int fault_attach(struct fault_probes **out, const struct fault_opts *o, struct r
 		ksyms_free(own);
 		return err;
 	}
-	report_missing(r, fp->skel ? covered(fp->skel, r) : 0, &t, k, fp->skel, o->backend);
+	report_missing(r, fp->skel ? covered(fp->skel, r) : 0, &t, k, fp->skel, o);
 	ksyms_free(own);
 	if (!fp->skel)
 		free(fp);

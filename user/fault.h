@@ -23,6 +23,7 @@ struct fault_opts {
 	uint32_t target_tgid;		/* only this VMM's threads (0: all) */
 	const struct ksyms *ksyms;	/* which functions exist; NULL: read /proc/kallsyms */
 	bool lock_functions;		/* probe _raw_{read,write}_{lock,unlock}: exact hold, costly */
+	bool fault_latency;		/* time each fault (and arm64 relax_perms): an exit probe more */
 };
 
 /*

@@ -8,7 +8,9 @@
  * invalidations take mmu_lock for write too.
  *
  *   contend [-s SECONDS] [-m MIB] [-g GETTERS] [-z ZAPPERS]
- * Prints "contend: pid N vm ready" once the VM exists, then runs.
+ * Prints "contend: pid N vm ready" once the VM exists, then runs; at the end
+ * the operation counts and their rates over the measured run (what
+ * scripts/bench/host-lock.sh compares, traced and untraced).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +101,14 @@ static void *zapper(void *arg)
 	return NULL;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static long arg_num(const char *s, long lo, long hi, const char *what)
 {
 	char *end;
@@ -117,6 +127,7 @@ int main(int argc, char **argv)
 	pthread_t th[64];
 	struct vm vm;
 	int opt, n = 0;
+	double t0, secs_run;
 
 	while ((opt = getopt(argc, argv, "s:m:g:z:")) != -1) {
 		switch (opt) {
@@ -132,6 +143,7 @@ int main(int argc, char **argv)
 	vm_create(&vm, mib << 20);
 	printf("contend: pid %d vm ready\n", getpid());
 	fflush(stdout);
+	t0 = now_s();
 	for (long i = 0; i < getters; i++)
 		pthread_create(&th[n++], NULL, getter, &vm);
 	for (long i = 0; i < zappers; i++)
@@ -140,6 +152,9 @@ int main(int argc, char **argv)
 	stop = true;
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
+	secs_run = now_s() - t0;
 	printf("contend: %lu KVM_GET_DIRTY_LOG, %lu zap passes\n", ops_getlog, ops_zap);
+	printf("contend: ops/s getlog %.1f zap %.3f over %.3f s\n", ops_getlog / secs_run,
+	       ops_zap / secs_run, secs_run);
 	return 0;
 }

@@ -14,7 +14,8 @@ pass=0 fail=0
 ok() { echo "PASS: $*"; pass=$((pass + 1)); }
 ko() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
-"$K" -d 1 -i 0 --json "$T/run.json" > "$T/out" 2> "$T/err"
+# --fault-latency: every fault metric asked for, so each one refused is named.
+"$K" -d 1 -i 0 --fault-latency --json "$T/run.json" > "$T/out" 2> "$T/err"
 rc=$?
 [ "$rc" = 0 ] && ok "kvmlockstat -d 1 exits 0" || ko "kvmlockstat -d 1 exited $rc: $(cat "$T/err")"
 b() { jq -r ".backends.$1 // \"none\"" "$T/run.json"; }
@@ -45,6 +46,14 @@ else
     [ "$notice" = 0 ] && ok "function probes work here ($(b fault_latency)): no notice" ||
         ko "function probes work but a notice was printed: $(cat "$T/err")"
 fi
+# Default: fault latency is opt-in, the record says so and no notice names it.
+"$K" -d 1 -i 0 --json "$T/default.json" > /dev/null 2> "$T/derr"
+jq -e '[.missing[] | select(.what == "fault latency" and (.why | test("--fault-latency")))] | length == 1' \
+    "$T/default.json" > /dev/null && ok "default run: record lists fault latency as opt-in (--fault-latency)" ||
+    ko "default run: no opt-in entry for fault latency: $(jq -c .missing "$T/default.json")"
+! grep -q '^kvmlockstat: not measured: .*fault latency' "$T/derr" &&
+    ok "default run: no notice for the opt-in fault latency" ||
+    ko "default run: notice names fault latency: $(cat "$T/derr")"
 "$K" -d 1 -i 0 --backend bogus > /dev/null 2> "$T/berr"
 rc=$?
 [ "$rc" != 0 ] && grep -q "is not tp_btf or raw_tp (lock probes), nor auto, fentry, kprobe or tracepoint" "$T/berr" &&

@@ -22,8 +22,9 @@ smoke_arch() {
     local arch=$1 res=build/lab/smoke-$1 log=build/lab/smoke-$1.log t0 rc=0 out n
     mkdir -p build/lab
     t0=$(date +%s)
-    # --lock-functions: the smoke checks x86's exact hold time from the lock functions too.
-    LAB_KVMLOCKSTAT_ARGS="--lock-functions ${LAB_KVMLOCKSTAT_ARGS:-}" \
+    # --lock-functions, --fault-latency: the smoke checks the opt-in metrics too (x86's exact
+    # hold time from the lock functions, fault latency, arm64 relax_perms sections).
+    LAB_KVMLOCKSTAT_ARGS="--lock-functions --fault-latency ${LAB_KVMLOCKSTAT_ARGS:-}" \
     LAB_ARCH=$arch LAB_VCPUS="$vcpus" LAB_CPUS=2 LAB_MEM=1G LAB_SIZE=${LAB_SIZE:-32M} \
         LAB_ITER=2 LAB_TIMEOUT=${LAB_TIMEOUT:-400} LAB_RUN_TIMEOUT=240 LAB_RESULTS=$res \
         scripts/lab/lab.sh > "$log" 2>&1 || rc=$?

@@ -1,0 +1,34 @@
+#!/bin/bash
+# all.sh (make bench): every benchmark, one after the other, summaries concatenated into
+# build/bench/summary.md.  BENCH_ONLY picks a subset of: x86_64 arm64 scale host-lock.
+#   x86_64, arm64  scripts/bench/overhead.sh: guest overhead ratios per configuration and the
+#                  per-probe table (BENCH_CONFIGS, BENCH_REPS...)
+#   scale          x86_64 lab at BENCH_SCALE_VCPUS (4) vCPUs, default configuration: kvmlockstat's
+#                  own CPU and RSS, BPF events/s, drops
+#   host-lock      scripts/bench/host-lock.sh: lock family vs perf on a contended VM on this host
+# Benchmarks, not tests: figures are ratios within one run; exit non-zero only when a run fails.
+set -euo pipefail
+cd "$(dirname "$(realpath "$0")")/../.."
+make -s -j2 all >&2
+only=${BENCH_ONLY:-x86_64 arm64 scale host-lock}
+out=build/bench/summary.md
+mkdir -p build/bench
+: > "$out"
+for b in $only; do
+    case $b in
+    x86_64|arm64)
+        BENCH_CONFIGS=${BENCH_CONFIGS-";--backend tracepoint;--fault-latency"} \
+            scripts/bench/overhead.sh "$b" > "build/bench/$b.log" 2>&1 ;;
+    scale)
+        BENCH_RESULTS=build/bench/scale-x86_64 BENCH_VCPUS=${BENCH_SCALE_VCPUS:-4} BENCH_REPS=1 \
+            BENCH_CONFIGS="" scripts/bench/overhead.sh x86_64 > build/bench/scale.log 2>&1 ;;
+    host-lock) scripts/bench/host-lock.sh > build/bench/host-lock.log 2>&1 ;;
+    *) echo "bench: unknown BENCH_ONLY entry '$b' (x86_64 arm64 scale host-lock)" >&2; exit 2 ;;
+    esac || { echo "bench: $b failed, see build/bench/$b.log" >&2; exit 1; }
+    { echo "## $b"; echo; case $b in
+        x86_64|arm64) cat "build/bench/overhead-$b/summary.md" ;;
+        scale) cat build/bench/scale-x86_64/summary.md ;;
+        host-lock) cat build/bench/host-lock.log ;;
+      esac; echo; } >> "$out"
+done
+cat "$out"
