@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The exporter's state: every drained interval added into totals kept for
+ * the life of the process (so counters only grow), folded per VMM process
+ * (the labels name processes), and VMs that exited dropped after a grace
+ * period so that their series end instead of piling up.
+ */
+#ifndef FLEET_H
+#define FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "model.h"
+#include "vmid.h"
+
+struct fleet_vmm {
+	uint32_t pid;
+	char name[128];		/* qemu -name, else comm */
+	uint64_t gone_ns;	/* when its VM fds were last seen missing, 0 while running */
+};
+
+struct fleet {
+	/* One vm_rec per VMM and its mmu_lock waits in a lock_rec keyed by the pid. */
+	struct run total;
+	struct fleet_vmm *vmms;
+	size_t nr_vmms;
+	uint64_t dropped_vmms;	/* VMMs dropped after the grace period */
+};
+
+typedef void (*fleet_name_fn)(uint32_t pid, char *out, size_t len);
+
+void fleet_init(struct fleet *f);
+void fleet_free(struct fleet *f);
+/*
+ * Adds one drained interval (consumed: its tasks and stacks are freed) to
+ * the totals; running lists the VMMs now holding a VM fd (vmid_scan).
+ */
+int fleet_update(struct fleet *f, struct run *delta, const struct vmm *running, size_t n,
+		 uint64_t now_ns, uint64_t grace_ns, fleet_name_fn name_of);
+const struct fleet_vmm *fleet_vmm(const struct fleet *f, uint32_t pid);
+
+#endif
