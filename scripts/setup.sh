@@ -18,6 +18,7 @@ host_pkgs=(
     gnuplot-nox                             # kvmlockstat plot
     jq                                      # test assertions on JSON records
     util-linux procps                       # setpriv, ps in tests
+    libmicrohttpd-dev prometheus curl       # kvmlockstat exporter: HTTP server; its test's scraper
 )
 
 missing=()

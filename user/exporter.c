@@ -235,6 +235,8 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static const struct fleet_env vmm_env = { vmid_vm_name, vmid_vmm_alive };
+
 /* One interval into the totals: BPF and /proc are read before taking the lock. */
 static int drain(struct exporter *e, struct collector *c, uint64_t grace_ns)
 {
@@ -249,7 +251,7 @@ static int drain(struct exporter *e, struct collector *c, uint64_t grace_ns)
 		err = vmid_scan(&running, &n);
 	if (!err) {
 		pthread_mutex_lock(&e->lock);
-		err = fleet_update(&e->fleet, &delta, running, n, now_ns(), grace_ns, vmid_vm_name);
+		err = fleet_update(&e->fleet, &delta, running, n, now_ns(), grace_ns, &vmm_env);
 		pthread_mutex_unlock(&e->lock);
 	}
 	free(running);

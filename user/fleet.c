@@ -63,15 +63,7 @@ static void fold_by_vmm(struct run *delta)
 	}
 }
 
-static bool running_pid(const struct vmm *running, size_t n, uint32_t pid)
-{
-	for (size_t i = 0; i < n; i++)
-		if (running[i].pid == pid)
-			return true;
-	return false;
-}
-
-static struct fleet_vmm *vmm_state(struct fleet *f, uint32_t pid, fleet_name_fn name_of)
+static struct fleet_vmm *vmm_state(struct fleet *f, uint32_t pid, const struct fleet_env *env)
 {
 	struct fleet_vmm *s = (struct fleet_vmm *)fleet_vmm(f, pid), *grown;
 
@@ -84,7 +76,7 @@ static struct fleet_vmm *vmm_state(struct fleet *f, uint32_t pid, fleet_name_fn 
 	s = &f->vmms[f->nr_vmms++];
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
-	name_of(pid, s->name, sizeof(s->name));
+	env->name_of(pid, s->name, sizeof(s->name));
 	return s;
 }
 
@@ -96,19 +88,19 @@ static void forget(struct fleet *f, struct fleet_vmm *s)
 }
 
 /* Running VMMs stay; one gone for grace_ns is dropped, with its series. */
-static int track_lifetimes(struct fleet *f, const struct vmm *running, size_t n,
-			   uint64_t now_ns, uint64_t grace_ns, fleet_name_fn name_of)
+static int track_lifetimes(struct fleet *f, uint64_t now_ns, uint64_t grace_ns,
+			   const struct fleet_env *env)
 {
 	for (size_t i = 0; i < f->total.nr_vms; i++) {
 		struct vm_rec *v = &f->total.vms[i];
-		struct fleet_vmm *s = vmm_state(f, v->pid, name_of);
+		struct fleet_vmm *s = vmm_state(f, v->pid, env);
 
 		if (!s)
 			return -ENOMEM;
 		v->mmu_lock = v->pid;
-		if (running_pid(running, n, v->pid)) {
+		if (env->alive(v->pid)) {
 			if (s->gone_ns)		/* the pid came back: maybe another VM */
-				name_of(s->pid, s->name, sizeof(s->name));
+				env->name_of(s->pid, s->name, sizeof(s->name));
 			s->gone_ns = 0;
 			continue;
 		}
@@ -122,7 +114,7 @@ static int track_lifetimes(struct fleet *f, const struct vmm *running, size_t n,
 }
 
 int fleet_update(struct fleet *f, struct run *delta, const struct vmm *running, size_t n,
-		 uint64_t now_ns, uint64_t grace_ns, fleet_name_fn name_of)
+		 uint64_t now_ns, uint64_t grace_ns, const struct fleet_env *env)
 {
 	int err;
 
@@ -131,6 +123,6 @@ int fleet_update(struct fleet *f, struct run *delta, const struct vmm *running, 
 	if (!err)
 		err = vmid_apply(&f->total, running, n, 0);
 	if (!err)
-		err = track_lifetimes(f, running, n, now_ns, grace_ns, name_of);
+		err = track_lifetimes(f, now_ns, grace_ns, env);
 	return err;
 }

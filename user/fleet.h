@@ -8,6 +8,7 @@
 #ifndef FLEET_H
 #define FLEET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "model.h"
@@ -27,16 +28,21 @@ struct fleet {
 	uint64_t dropped_vmms;	/* VMMs dropped after the grace period */
 };
 
-typedef void (*fleet_name_fn)(uint32_t pid, char *out, size_t len);
+/* How the fleet learns a VMM's name and whether it still runs (vmid.c in the exporter). */
+struct fleet_env {
+	void (*name_of)(uint32_t pid, char *out, size_t len);
+	bool (*alive)(uint32_t pid);
+};
 
 void fleet_init(struct fleet *f);
 void fleet_free(struct fleet *f);
 /*
  * Adds one drained interval (consumed: its tasks and stacks are freed) to
- * the totals; running lists the VMMs now holding a VM fd (vmid_scan).
+ * the totals; running lists the VMMs found holding a VM fd (vmid_scan), so
+ * idle VMs have series too.  A VMM env->alive denies is dropped grace_ns later.
  */
 int fleet_update(struct fleet *f, struct run *delta, const struct vmm *running, size_t n,
-		 uint64_t now_ns, uint64_t grace_ns, fleet_name_fn name_of);
+		 uint64_t now_ns, uint64_t grace_ns, const struct fleet_env *env);
 const struct fleet_vmm *fleet_vmm(const struct fleet *f, uint32_t pid);
 
 #endif

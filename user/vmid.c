@@ -79,8 +79,11 @@ bool vmid_in_kvm_run(uint32_t tid)
 	return !strncmp(target, "anon_inode:kvm-vcpu:", 20);
 }
 
-/* Counts a process's KVM fds; returns 0 when it has none. */
-static int count_kvm_fds(uint32_t pid, int *vms, int *vcpus)
+/*
+ * Counts a process's KVM fds; returns 0 when it has none.  *denied: some fd
+ * could not be read (another user's process without CAP_SYS_PTRACE).
+ */
+static int count_fds(uint32_t pid, int *vms, int *vcpus, bool *denied)
 {
 	char dir[64], path[320], target[64];
 	struct dirent *de;
@@ -89,13 +92,17 @@ static int count_kvm_fds(uint32_t pid, int *vms, int *vcpus)
 	*vms = *vcpus = 0;
 	snprintf(dir, sizeof(dir), "/proc/%u/fd", pid);
 	d = opendir(dir);
-	if (!d)
+	if (!d) {
+		*denied |= errno == EACCES || errno == EPERM;
 		return 0;
+	}
 	while ((de = readdir(d))) {
 		ssize_t n;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0 && (errno == EACCES || errno == EPERM))
+			*denied = true;
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
@@ -106,6 +113,13 @@ static int count_kvm_fds(uint32_t pid, int *vms, int *vcpus)
 	}
 	closedir(d);
 	return *vms;
+}
+
+static int count_kvm_fds(uint32_t pid, int *vms, int *vcpus)
+{
+	bool denied = false;
+
+	return count_fds(pid, vms, vcpus, &denied);
 }
 
 int vmid_scan(struct vmm **out, size_t *n)
@@ -221,6 +235,15 @@ int vmid_parse_name(const char *cmdline, size_t len, char *out, size_t outlen)
 		}
 	}
 	return -ENOENT;
+}
+
+bool vmid_vmm_alive(uint32_t pid)
+{
+	bool denied = false;
+	int vms, vcpus;
+
+	/* Unreadable fds (another user's VMM, no CAP_SYS_PTRACE): alive while the process is. */
+	return count_fds(pid, &vms, &vcpus, &denied) || denied;
 }
 
 void vmid_vm_name(uint32_t pid, char *out, size_t outlen)
