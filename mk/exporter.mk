@@ -25,3 +25,5 @@ exporter: $(OUT)/kvmlockstat $(OUT)/contend
 .PHONY: bench-exporter
 bench-exporter: $(OUT)/kvmlockstat $(OUT)/contend
 	$(Q)scripts/bench/exporter.sh $(OUT)
+# make bench runs it too (its other benchmark is the lab's overhead ratio, mk/core.mk).
+bench: bench-exporter
