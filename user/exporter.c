@@ -145,7 +145,12 @@ static error_t exporter_parse(int key, char *arg, struct argp_state *state)
 		return parse_listen(arg, &o->addr, &o->addr_len) ? EINVAL : 0;
 	case OPT_PER_VCPU: o->per_vcpu = true; return 0;
 	case OPT_GRACE: return parse_seconds(arg, "--grace", &o->grace);
-	case OPT_TIMEOUT: return parse_seconds(arg, "--timeout", &o->timeout);
+	case OPT_TIMEOUT:
+		if (parse_seconds(arg, "--timeout", &o->timeout))
+			return EINVAL;
+		if (o->timeout < 1)	/* libmicrohttpd reads 0 as "never" */
+			argp_error(state, "--timeout: at least 1 s");
+		return 0;
 	case OPT_THREADS: return parse_count(arg, &o->threads);
 	case OPT_LOCK_FUNCTIONS: o->lock_functions = true; return 0;
 	case 'v': o->verbose = true; return 0;
