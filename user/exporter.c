@@ -274,7 +274,7 @@ static int drain_loop(struct exporter *e, struct collector *c, const struct expo
 	for (;;) {
 		uint64_t now = now_ns(), wait = next > now ? next - now : 0;
 		struct timespec ts = { wait / 1000000000, wait % 1000000000 };
-		int sig = sigtimedwait(stop, NULL, &ts);
+		int sig = sigtimedwait(stop, NULL, &ts), err;
 
 		if (sig > 0)
 			return sig;
@@ -282,8 +282,7 @@ static int drain_loop(struct exporter *e, struct collector *c, const struct expo
 			return -errno;
 		if (now_ns() < next)
 			continue;
-		int err = drain(e, c, grace);
-
+		err = drain(e, c, grace);
 		if (err)
 			fprintf(stderr, "kvmlockstat: drain failed: %s\n", strerror(-err));
 		next += period;
@@ -357,8 +356,7 @@ static int run_exporter(const struct exporter_opts *o)
 	fprintf(stderr, "kvmlockstat: exporter serving http://%s/metrics (%s)\n", o->listen,
 		e.fleet.total.backend);
 	sig = drain_loop(&e, &c, o, &stop);
-	MHD_stop_daemon(d);	/* waits for scrapes in progress */
-	close(fd);
+	MHD_stop_daemon(d);	/* finishes scrapes in progress, closes the listen socket */
 	detach_families(&c);
 	fleet_free(&e.fleet);
 	if (sig < 0) {
