@@ -306,5 +306,4 @@ else
     skip "exporter against a real VM: no usable /dev/kvm here (contend cannot create a VM)"
 fi
 test_clients
-skip "KVM unloaded while the exporter runs: not exercised (its probes hold the kvm module; probe_up{family=\"kvm\"} covers a kernel without it)"
 finish
