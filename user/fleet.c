@@ -34,8 +34,30 @@ const struct fleet_vmm *fleet_vmm(const struct fleet *f, uint32_t pid)
 	return NULL;
 }
 
-/* Two VMs of one process share its labels: key both, and their mmu_locks, by the pid. */
-static void fold_by_vmm(struct run *delta)
+static struct fleet_vmm *vmm_state(struct fleet *f, uint32_t pid, const struct fleet_env *env);
+
+/* Waits by path come from the stacks: added up before these are freed. */
+static int add_paths(struct fleet *f, const struct lock_rec *l, uint32_t pid,
+		     const struct fleet_env *env)
+{
+	struct fleet_vmm *s = vmm_state(f, pid, env);
+	struct count_ns paths[NR_WAIT_PATHS];
+
+	if (!s)
+		return -ENOMEM;
+	lock_wait_paths(l, paths);
+	for (int p = 0; p < NR_WAIT_PATHS; p++) {
+		s->paths[p].count += paths[p].count;
+		s->paths[p].total_ns += paths[p].total_ns;
+	}
+	return 0;
+}
+
+/*
+ * Two VMs of one process share its labels: key both, and their mmu_locks,
+ * by the pid; per-task records and stacks are dropped.
+ */
+static int fold_by_vmm(struct fleet *f, struct run *delta, const struct fleet_env *env)
 {
 	for (size_t i = 0; i < delta->nr_locks;) {
 		struct lock_rec *l = &delta->locks[i];
@@ -44,6 +66,8 @@ static void fold_by_vmm(struct run *delta)
 		for (size_t v = 0; v < delta->nr_vms && !vm; v++)
 			if (delta->vms[v].mmu_lock == l->addr)
 				vm = &delta->vms[v];
+		if (vm && add_paths(f, l, vm->pid, env))
+			return -ENOMEM;
 		free(l->tasks);
 		free(l->stacks);
 		l->tasks = NULL;
@@ -61,6 +85,7 @@ static void fold_by_vmm(struct run *delta)
 		delta->vms[v].kvm = 0;
 		delta->vms[v].mmu_lock = delta->vms[v].pid;
 	}
+	return 0;
 }
 
 static struct fleet_vmm *vmm_state(struct fleet *f, uint32_t pid, const struct fleet_env *env)
@@ -118,8 +143,9 @@ int fleet_update(struct fleet *f, struct run *delta, const struct vmm *running, 
 {
 	int err;
 
-	fold_by_vmm(delta);
-	err = run_merge(&f->total, delta);
+	err = fold_by_vmm(f, delta, env);
+	if (!err)
+		err = run_merge(&f->total, delta);
 	if (!err)
 		err = vmid_apply(&f->total, running, n, 0);
 	if (!err)

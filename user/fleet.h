@@ -18,6 +18,8 @@ struct fleet_vmm {
 	uint32_t pid;
 	char name[128];		/* qemu -name, else comm */
 	uint64_t gone_ns;	/* when its VM fds were last seen missing, 0 while running */
+	/* mmu_lock waits by the waiter's path (from the stacks, which are not kept). */
+	struct count_ns paths[NR_WAIT_PATHS];
 };
 
 struct fleet {

@@ -66,6 +66,39 @@ static void lock_families(struct prom_buf *b, const struct fleet *f)
 		}
 }
 
+/* The same waits by the waiter's path: who wanted the lock (the seed's writers). */
+static void path_families(struct prom_buf *b, const struct fleet *f)
+{
+	static const char *const names[2] = {
+		"kvmlockstat_mmu_lock_path_contentions_total",
+		"kvmlockstat_mmu_lock_path_wait_seconds_total",
+	};
+	static const char *const helps[2] = {
+		"Contended acquisitions of the VM's mmu_lock by the waiter's path, from its call chain.",
+		"Time waited for the VM's mmu_lock by the waiter's path.",
+	};
+	const struct run *r = &f->total;
+	struct prom_labels l;
+
+	for (int n = 0; n < 2; n++) {
+		prom_family(b, names[n], "counter", helps[n]);
+		for (size_t i = 0; i < r->nr_vms; i++) {
+			const struct fleet_vmm *s = fleet_vmm(f, r->vms[i].pid);
+
+			for (int p = 0; p < NR_WAIT_PATHS; p++) {
+				const struct count_ns *c = s ? &s->paths[p] : &(struct count_ns){ 0 };
+
+				vm_labels(&l, f, &r->vms[i]);
+				prom_label(&l, "path", wait_path_names[p]);
+				if (n)
+					prom_sample(b, names[n], &l, c->total_ns * NS);
+				else
+					prom_sample_u64(b, names[n], &l, c->count);
+			}
+		}
+	}
+}
+
 /*
  * The fault records a VM's series come from: its vCPU threads added up, or
  * with per_vcpu one record per vCPU id (threads of one id added up).
@@ -122,7 +155,10 @@ static uint64_t permission(const struct vcpu_rec *c, int i) { return c->fault[FA
 /* Resolved without waiting for mmu_lock for write: fault_hit_rate()'s numerator. */
 static uint64_t fast_fixes(const struct vcpu_rec *c, int i)
 {
-	return c->path[PATH_RELAX_READ] + c->path[PATH_FAST_FIXED] + c->path[PATH_FAST_SPURIOUS];
+	uint64_t fast, slow;
+
+	fault_fast_slow(c, &fast, &slow);
+	return fast;
 }
 
 static void fault_family(struct prom_buf *b, const struct fleet *f, const struct fault_family *ff,
@@ -268,6 +304,8 @@ static void health(struct prom_buf *b, const struct run *r)
 	if (strstr(r->backend, "+kprobe") || missing(r, "spinlock first waiters"))
 		probe_up(b, "lock", "spin_slowpath", strstr(r->backend, "+kprobe"));
 	probe_up(b, "kvm", "mmu_lock", !missing(r, "mmu_lock"));
+	/* kallsyms addresses (CAP_SYSLOG): name the waiters' paths from their call chains. */
+	probe_up(b, "lock", "symbols", !missing(r, "symbols"));
 	for (int m = 0; m < NR_FAULT_METRICS; m++)
 		probe_up(b, "fault", fault_metric_names[m], measured(r, m));
 	prom_family(b, "kvmlockstat_drops_total", "counter",
@@ -289,6 +327,8 @@ void metrics_render(struct prom_buf *b, const struct fleet *f, const struct metr
 	const struct run *r = &f->total;
 
 	lock_families(b, f);
+	if (!missing(r, "symbols"))	/* paths are named from kallsyms */
+		path_families(b, f);
 	fault_families(b, f, o->per_vcpu);
 	if (measured(r, FM_HOLD))
 		duration_pair(b, f, "mmu_lock_hold", "kvm->mmu_lock held by the VM's faults and "

@@ -102,6 +102,7 @@ static void interval(struct run *d, uint32_t pid, uint64_t kvm, uint64_t waits, 
 	struct vm_rec *v;
 	struct lock_rec *l;
 	struct task_rec *t;
+	struct stack_rec *s;
 
 	run_init(d);
 	v = run_vm(d, pid, kvm);
@@ -113,6 +114,10 @@ static void interval(struct run *d, uint32_t pid, uint64_t kvm, uint64_t waits, 
 	l->mode[MODE_WRITE].hist[9] = waits;
 	t = lock_task(l, pid + 1);
 	t->mode[MODE_WRITE] = l->mode[MODE_WRITE];
+	s = lock_stack(l, 7, pid + 1, MODE_WRITE);
+	s->path = WP_DIRTY_LOG;
+	s->count = waits;
+	s->total_ns = waits * 1000;
 	vm_vcpu(v, pid + 1, 0)->fault[FAULT_PERMISSION].count = perm;
 	vm_vcpu(v, pid + 1, 0)->path[PATH_FAST_FIXED] = perm / 2;
 }
@@ -148,6 +153,8 @@ static void totals_grow_and_fold_per_vmm(void **state)
 	assert_int_equal(f.total.locks[0].nr_tasks, 0);	/* not kept: memory follows the VMs */
 	render(&f, false, &b);
 	assert_true(sample(b.s, w) == 8);
+	assert_true(sample(b.s, "kvmlockstat_mmu_lock_path_contentions_total{vm_pid=\"100\",vm_name=\"vm100\",path=\"dirty_log\"} ") == 8);
+	assert_true(sample(b.s, "kvmlockstat_mmu_lock_path_contentions_total{vm_pid=\"100\",vm_name=\"vm100\",path=\"fault\"} ") == 0);
 	assert_true(sample(b.s, "kvmlockstat_fast_path_permission_faults_total{vm_pid=\"100\",vm_name=\"vm100\"} ") == 6);
 	assert_true(sample(b.s, "kvmlockstat_fast_path_fixes_total{vm_pid=\"100\",vm_name=\"vm100\"} ") == 3);
 	/* An empty drain leaves every counter where it was. */
