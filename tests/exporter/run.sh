@@ -78,6 +78,8 @@ stop_exporter() {
     check "$3: exits 0 on SIGTERM" test "$rc" = 0
     check "$3: says its probes are detached" grep -q "probes detached" "$T/$4.log"
     check "$3: held BPF programs and links ($(grep -cE '^(prog|link):' "$2"))" test -s "$2"
+    # The kernel frees a program after its last fd closes through a deferred work item: allow 5 s.
+    for _ in $(seq 50); do [ -z "$(still_attached "$2")" ] && break; sleep 0.1; done
     check "$3: bpftool prog/link show none of them afterwards" test -z "$(still_attached "$2")"
 }
 
