@@ -306,8 +306,10 @@ static void health(struct prom_buf *b, const struct run *r)
 	probe_up(b, "kvm", "mmu_lock", !missing(r, "mmu_lock"));
 	/* kallsyms addresses (CAP_SYSLOG): name the waiters' paths from their call chains. */
 	probe_up(b, "lock", "symbols", !missing(r, "symbols"));
+	/* Fault latency is not exported (nor asked for: an exit probe on every fault). */
 	for (int m = 0; m < NR_FAULT_METRICS; m++)
-		probe_up(b, "fault", fault_metric_names[m], measured(r, m));
+		if (m != FM_LATENCY)
+			probe_up(b, "fault", fault_metric_names[m], measured(r, m));
 	prom_family(b, "kvmlockstat_drops_total", "counter",
 		    "Events the probes could not account, by reason.");
 	for (int d = 0; d < NR_DROPS; d++) {
