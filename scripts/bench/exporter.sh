@@ -14,7 +14,7 @@ N=${BENCH_SCRAPES:-200}
 W=${BENCH_WINDOW:-30}
 T=$(mktemp -d /tmp/bench-exporter.XXXXXX)
 pids=()
-trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
 
 port=$((20000 + RANDOM % 40000))
 while ss -Hltn "sport = :$port" | grep -q .; do port=$((20000 + RANDOM % 40000)); done
