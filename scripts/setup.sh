@@ -24,6 +24,7 @@ host_pkgs=(
     lintian man-db                          # make deb: lintian; man -w
     bash-completion                         # the completion the package ships, tested by the fresh test
     debootstrap                             # the fresh-system test's Debian 12 root
+    libmicrohttpd-dev prometheus curl       # kvmlockstat exporter: HTTP server; its test's scraper
 )
 
 missing=()

@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/.."
 
-all_suites="unit integration timeline fault-host perfdata fuzz lab-smoke diff lab-mmu-lock lab-timeline kernel fresh"
+all_suites="unit integration timeline fault-host perfdata fuzz lab-smoke diff lab-mmu-lock lab-timeline kernel exporter fresh"
 suites=${TEST_SUITES:-$all_suites}
 log=build/test-logs
 tp=0 tf=0 ts=0 broken=()
@@ -33,6 +33,7 @@ suite_cmd() {
     lab-timeline) echo "make -s lab-timeline" ;;
     fault-host) echo "make -s fault-host" ;;
     kernel) echo "make -s kernel-ci" ;;
+    exporter) echo "make -s exporter" ;;
     fresh) echo "make -s fresh" ;;
     *) return 1 ;;
     esac

@@ -15,6 +15,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "collect.h"
+#include "fault.h"
+#include "ksyms.h"
 #include "lock.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -203,4 +206,32 @@ int attach_lock(struct lock_bpf **skel, const struct attach_opts *o, struct run 
 void attach_detach(struct lock_bpf *skel)
 {
 	lock_bpf__destroy(skel);
+}
+
+int attach_families(struct collector *c, const struct attach_opts *lo, struct fault_opts *fo,
+		    struct run *r)
+{
+	struct ksyms *k;
+
+	if (attach_lock(&c->skel, lo, r))
+		return 1;
+	k = ksyms_load(NULL);
+	if (!k)
+		run_add_missing(r, "symbols", "cannot read /proc/kallsyms: stacks stay unnamed");
+	c->ksyms = fo->ksyms = k;
+	if (fault_attach(&c->fault, fo, r)) {
+		detach_families(c);
+		return 1;
+	}
+	return 0;
+}
+
+void detach_families(struct collector *c)
+{
+	attach_detach(c->skel);
+	fault_detach(c->fault);
+	ksyms_free((struct ksyms *)c->ksyms);	/* loaded by attach_families */
+	c->skel = NULL;
+	c->fault = NULL;
+	c->ksyms = NULL;
 }

@@ -7,6 +7,8 @@
 #include "model.h"
 
 struct lock_bpf;
+struct collector;
+struct fault_opts;
 
 struct attach_opts {
 	bool all_locks;
@@ -24,5 +26,14 @@ int attach_preflight(struct run *r);
 int attach_lock(struct lock_bpf **skel, const struct attach_opts *o, struct run *r);
 void attach_detach(struct lock_bpf *skel);
 void attach_set_verbose(bool verbose);
+/*
+ * Both families as live and the exporter run them: the lock family (an
+ * error, reported, when it cannot attach), kallsyms for naming (missing:
+ * noted in r), then the fault family, which degrades on its own.  Fills
+ * c->skel, c->ksyms and c->fault; on failure nothing stays attached.
+ */
+int attach_families(struct collector *c, const struct attach_opts *lo, struct fault_opts *fo,
+		    struct run *r);
+void detach_families(struct collector *c);
 
 #endif

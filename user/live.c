@@ -89,7 +89,7 @@ static const char live_doc[] =
 	"  kvmlockstat --backend kprobe -d 10   # fault probes through kprobes only\n"
 	"  kvmlockstat report run.json      # re-render a record";
 
-static int parse_seconds(const char *arg, const char *what, double *out)
+int parse_seconds(const char *arg, const char *what, double *out)
 {
 	char *end;
 
@@ -102,7 +102,7 @@ static int parse_seconds(const char *arg, const char *what, double *out)
 	return 0;
 }
 
-static int parse_pid(const char *arg, uint32_t *pid)
+int parse_pid(const char *arg, uint32_t *pid)
 {
 	char *end;
 	long v;
@@ -334,11 +334,9 @@ static int run_live(const struct live_opts *o)
 	struct fault_opts fo = { .backend = o->fault_backend, .target_tgid = o->pid,
 				 .lock_functions = o->lock_functions, .fault_latency = o->fault_latency };
 	struct child ch = { .gate = -1 };
-	struct lock_bpf *skel = NULL;
 	struct interval_sink sink = {};
 	struct timeline *tl = NULL;
 	struct run_clock rc;
-	struct ksyms *k;
 	struct run r;
 	int err, stats_fd = -1;
 
@@ -358,22 +356,8 @@ static int run_live(const struct live_opts *o)
 		timeline_close(tl, false);
 		return 1;
 	}
-	if (attach_lock(&skel, &ao, &r)) {
+	if (attach_families(&c, &ao, &fo, &r)) {
 		child_stop(&ch, SIGKILL, 0);
-		timeline_close(tl, false);
-		run_free(&r);
-		return 1;
-	}
-	k = ksyms_load(NULL);
-	if (!k)
-		run_add_missing(&r, "symbols", "cannot read /proc/kallsyms: stacks stay unnamed");
-	c.skel = skel;
-	c.ksyms = k;
-	fo.ksyms = k;
-	if (fault_attach(&c.fault, &fo, &r)) {
-		child_stop(&ch, SIGKILL, 0);
-		attach_detach(skel);
-		ksyms_free(k);
 		timeline_close(tl, false);
 		run_free(&r);
 		return 1;
@@ -389,13 +373,11 @@ static int run_live(const struct live_opts *o)
 	else if (o->command)
 		child_stop(&ch, SIGTERM, 5000);	/* duration ended first */
 	r.exit_status = o->command ? ch.status : -1;
-	err = finish(&c, &r, o, k, &rc, &sink) || err;
+	err = finish(&c, &r, o, c.ksyms, &rc, &sink) || err;
 	err = timeline_close(tl, true) || err;
 	if (o->prog_stats)
 		progstats_print(stderr, stats_fd, r.duration_ns / 1e9);
-	attach_detach(skel);
-	fault_detach(c.fault);
-	ksyms_free(k);
+	detach_families(&c);
 	run_free(&r);
 	/* A run stopped on purpose succeeded; otherwise the command's failure is ours. */
 	if (!err && o->command && ch.status && !stop_signal)

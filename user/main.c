@@ -8,6 +8,7 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 #include "diff.h"
+#include "exporter.h"
 #include "live.h"
 
 static const struct subcmd {
@@ -19,6 +20,7 @@ static const struct subcmd {
 	{ "report", cmd_report, "re-render a recorded run: report RUN.json" },
 	{ "diff", cmd_diff, "before/after tables: diff BEFORE AFTER (records or sweep directories)" },
 	{ "plot", cmd_plot, "charts (SVG + PNG): plot BEFORE [AFTER]; plot --timeline FILE.csv" },
+	{ "exporter", cmd_exporter, "serve the probes' totals to Prometheus: exporter --listen ADDR:PORT" },
 };
 
 static void usage(FILE *f)

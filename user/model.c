@@ -425,6 +425,24 @@ const struct lock_rec **run_locks_by_wait(const struct run *r, bool mmu_only)
 	return v;	/* NULL-terminated */
 }
 
+void run_drop_vmm(struct run *r, uint32_t pid)
+{
+	for (size_t i = r->nr_vms; i-- > 0;) {
+		struct vm_rec *v = &r->vms[i];
+		struct lock_rec *l;
+
+		if (v->pid != pid)
+			continue;
+		if ((l = v->mmu_lock ? run_find_lock(r, v->mmu_lock) : NULL)) {
+			free(l->tasks);
+			free(l->stacks);
+			*l = r->locks[--r->nr_locks];
+		}
+		free(v->vcpus);
+		r->vms[i] = r->vms[--r->nr_vms];
+	}
+}
+
 void run_init(struct run *r)
 {
 	memset(r, 0, sizeof(*r));

@@ -193,6 +193,9 @@ const struct lock_rec *vm_lock(const struct run *r, const struct vm_rec *vm);
 /* Locks sorted by total wait, most first; caller frees the array. */
 const struct lock_rec **run_locks_by_wait(const struct run *r, bool mmu_only);
 
+/* Removes a VMM's VMs and their mmu_lock records (a VM gone for good). */
+void run_drop_vmm(struct run *r, uint32_t pid);
+
 void run_init(struct run *r);
 void run_free(struct run *r);
 

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +79,11 @@ bool vmid_in_kvm_run(uint32_t tid)
 	return !strncmp(target, "anon_inode:kvm-vcpu:", 20);
 }
 
-/* Counts a process's KVM fds; returns 0 when it has none. */
-static int count_kvm_fds(uint32_t pid, int *vms, int *vcpus)
+/*
+ * Counts a process's KVM fds; returns 0 when it has none.  *denied: some fd
+ * could not be read (another user's process without CAP_SYS_PTRACE).
+ */
+static int count_fds(uint32_t pid, int *vms, int *vcpus, bool *denied)
 {
 	char dir[64], path[320], target[64];
 	struct dirent *de;
@@ -88,13 +92,17 @@ static int count_kvm_fds(uint32_t pid, int *vms, int *vcpus)
 	*vms = *vcpus = 0;
 	snprintf(dir, sizeof(dir), "/proc/%u/fd", pid);
 	d = opendir(dir);
-	if (!d)
+	if (!d) {
+		*denied |= errno == EACCES || errno == EPERM;
 		return 0;
+	}
 	while ((de = readdir(d))) {
 		ssize_t n;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0 && (errno == EACCES || errno == EPERM))
+			*denied = true;
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
@@ -105,6 +113,13 @@ static int count_kvm_fds(uint32_t pid, int *vms, int *vcpus)
 	}
 	closedir(d);
 	return *vms;
+}
+
+static int count_kvm_fds(uint32_t pid, int *vms, int *vcpus)
+{
+	bool denied = false;
+
+	return count_fds(pid, vms, vcpus, &denied);
 }
 
 int vmid_scan(struct vmm **out, size_t *n)
@@ -143,6 +158,23 @@ int vmid_scan(struct vmm **out, size_t *n)
 	return 0;
 }
 
+int vmid_apply(struct run *r, const struct vmm *vmms, size_t n, uint32_t only_pid)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct vm_rec *v;
+
+		if (only_pid && vmms[i].pid != only_pid)
+			continue;
+		v = run_vm(r, vmms[i].pid, 0);
+		if (!v)
+			return -ENOMEM;
+		v->nr_vcpus = vmms[i].nr_vcpus;
+		if (!v->comm[0])
+			memcpy(v->comm, vmms[i].comm, sizeof(v->comm));
+	}
+	return 0;
+}
+
 int vmid_annotate(struct run *r, uint32_t only_pid)
 {
 	struct vmm *vmms;
@@ -151,20 +183,85 @@ int vmid_annotate(struct run *r, uint32_t only_pid)
 
 	if (err)
 		return err;
-	for (size_t i = 0; i < n; i++) {
-		struct vm_rec *v;
-
-		if (only_pid && vmms[i].pid != only_pid)
-			continue;
-		v = run_vm(r, vmms[i].pid, 0);
-		if (!v) {
-			err = -ENOMEM;
-			break;
-		}
-		v->nr_vcpus = vmms[i].nr_vcpus;
-		if (!v->comm[0])
-			memcpy(v->comm, vmms[i].comm, sizeof(v->comm));
-	}
+	err = vmid_apply(r, vmms, n, only_pid);
 	free(vmms);
 	return err;
+}
+
+/* Copies one comma-separated element of a qemu option value, ",," read as ",". */
+static const char *opt_element(const char *s, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s; s++) {
+		if (*s == ',' && s[1] != ',')
+			break;
+		if (*s == ',')
+			s++;
+		if (n + 1 < len)
+			out[n++] = *s;
+	}
+	out[n] = '\0';
+	return *s ? s + 1 : s;
+}
+
+int vmid_parse_name(const char *cmdline, size_t len, char *out, size_t outlen)
+{
+	const char *end = cmdline + len, *arg = cmdline, *value = NULL;
+	bool first = true;
+	char el[256];
+
+	/* argv is NUL-separated; the value follows "-name" or "--name" (or "-name=..."). */
+	for (; arg < end && !value; arg += strnlen(arg, end - arg) + 1) {
+		if (!strncmp(arg, "--", 2) && arg[2] != '-')
+			arg++;
+		if (!strcmp(arg, "-name") && arg + 6 < end)
+			value = arg + 6;
+		else if (!strncmp(arg, "-name=", 6))
+			value = arg + 6;
+	}
+	if (!value)
+		return -ENOENT;
+	/* "-name NAME[,process=...]" or "-name guest=NAME[,...]": guest is the implied key. */
+	for (const char *p = value; *p; first = false) {
+		p = opt_element(p, el, sizeof(el));
+		if (!strncmp(el, "guest=", 6) && el[6]) {
+			snprintf(out, outlen, "%s", el + 6);
+			return 0;
+		}
+		if (first && el[0] && !strchr(el, '=')) {
+			snprintf(out, outlen, "%s", el);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+bool vmid_vmm_alive(uint32_t pid)
+{
+	bool denied = false;
+	int vms, vcpus;
+
+	/* Unreadable fds (another user's VMM, no CAP_SYS_PTRACE): alive while the process is. */
+	return count_fds(pid, &vms, &vcpus, &denied) || denied;
+}
+
+void vmid_vm_name(uint32_t pid, char *out, size_t outlen)
+{
+	char path[64], buf[4096];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	if ((f = fopen(path, "r"))) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	if (!n || vmid_parse_name(buf, n, out, outlen)) {
+		char comm[TASK_COMM_LEN];
+
+		vmid_comm(pid, comm);
+		snprintf(out, outlen, "%s", comm);
+	}
 }

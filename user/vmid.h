@@ -28,5 +28,19 @@ void vmid_comm(uint32_t pid, char comm[TASK_COMM_LEN]);
 bool vmid_in_kvm_run(uint32_t tid);
 /* Adds VMMs without contention to the run and fills vCPU counts and names. */
 int vmid_annotate(struct run *r, uint32_t only_pid);
+/* The same from a scan already made. */
+int vmid_apply(struct run *r, const struct vmm *vmms, size_t n, uint32_t only_pid);
+/*
+ * The VM's name from a VMM command line (NUL-separated argv of len bytes):
+ * qemu's "-name guest=NAME,..." or "-name NAME,..."; -ENOENT without one.
+ */
+int vmid_parse_name(const char *cmdline, size_t len, char *out, size_t outlen);
+/*
+ * Whether the process still holds a VM fd; true too while it exists but its
+ * fds cannot be read (another user's VMM without CAP_SYS_PTRACE).
+ */
+bool vmid_vmm_alive(uint32_t pid);
+/* The name from /proc/PID/cmdline, else the process's comm. */
+void vmid_vm_name(uint32_t pid, char *out, size_t outlen);
 
 #endif

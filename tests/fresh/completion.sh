@@ -15,6 +15,8 @@ expect() {
     else echo "FAIL: '$*' offers '${COMPREPLY[*]}', not $want"; rc=1; fi
 }
 expect diff kvmlockstat di
+expect exporter kvmlockstat ex
+expect --per-vcpu kvmlockstat exporter --per
 expect tracepoint kvmlockstat --backend t
 expect csv kvmlockstat diff -f c
 expect --lock-functions kvmlockstat --lock

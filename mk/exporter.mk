@@ -1,0 +1,29 @@
+# kvmlockstat exporter: /metrics for Prometheus through libmicrohttpd.
+# Static builds (the labs') get a stub: libmicrohttpd.a needs gnutls and its chain.
+ifeq ($(STATIC),1)
+USER_OBJS := $(filter-out $(OUT)/user/exporter.o,$(USER_OBJS))
+else
+USER_OBJS := $(filter-out $(OUT)/user/exporter_stub.o,$(USER_OBJS))
+LDLIBS += -lmicrohttpd
+endif
+
+# Unit tests of the exposition format, the fleet totals and VM naming (no BPF, no root).
+EXPORTER_TEST_SRCS := user/promfmt.c user/fleet.c user/metrics.c user/vmid.c user/model.c
+EXPORTER_UNIT := $(OUT)/tests/test_exporter
+UNIT_TESTS += $(EXPORTER_UNIT)
+
+$(EXPORTER_UNIT): tests/unit/test_exporter.c $(EXPORTER_TEST_SRCS) $(wildcard user/*.h) bpf/kvmlockstat.h
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(EXPORTER_TEST_SRCS) -lcmocka -lm -o $@
+
+# The exporter against a real Prometheus server and a contending VM (needs root, /dev/kvm).
+.PHONY: exporter
+exporter: $(OUT)/kvmlockstat $(OUT)/contend
+	$(Q)tests/exporter/run.sh $(OUT)
+
+.PHONY: bench-exporter
+bench-exporter: $(OUT)/kvmlockstat $(OUT)/contend
+	$(Q)scripts/bench/exporter.sh $(OUT)
+# make bench runs it too (its other benchmark is the lab's overhead ratio, mk/core.mk).
+bench: bench-exporter

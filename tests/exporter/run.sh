@@ -1,0 +1,351 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# exporter suite: kvmlockstat exporter scraped by a real Prometheus server while a
+# real VM's mmu_lock contends (tests/integration/contend), its counters checked
+# against the kernel's own count, and its behaviour under bad input, idle and
+# parallel clients and SIGTERM mid-scrape.
+#   tests/exporter/run.sh [BUILD_DIR]     (make exporter; needs root and /dev/kvm)
+set -uo pipefail
+cd "$(dirname "$(realpath "$0")")/../.."
+SUITE=exporter
+. tests/lib.sh
+
+B=${1:-build}
+K=$(realpath "$B/kvmlockstat")
+C=$(realpath "$B/contend")
+T=$(mktemp -d /tmp/kvmlockstat-exporter.XXXXXX)
+UNIT=contrib/systemd/kvmlockstat-exporter.service
+SCRAPE=contrib/prometheus/kvmlockstat.yml
+DASH=contrib/grafana/kvmlockstat-dashboard.json
+# The unit's capability bounding set, as setpriv spells it.
+CAPS=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+started=()
+
+cleanup() {
+    for p in "${started[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    [ -n "${EXPORTER_KEEP:-}" ] && echo "kept: $T" || rm -rf "$T"
+}
+trap cleanup EXIT
+
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 40000))
+        ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
+    done
+}
+
+# start_exporter NAME CMD...: background exporter, its pid in epid; waits until it serves.
+start_exporter() {
+    local name=$1
+    shift
+    "$@" > "$T/$name.log" 2>&1 &
+    epid=$!
+    started+=("$epid")
+    for _ in $(seq 300); do
+        grep -q "exporter serving" "$T/$name.log" && return 0
+        kill -0 "$epid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# BPF programs, links and maps the process holds, from its own fds: "prog:ID", "link:ID", "map:ID"
+# (bpftool here cannot tell which process owns what, and other kvmlockstat runs may share the host).
+bpf_ids() {
+    grep -hE '^(prog_id|link_id|map_id):' /proc/"$1"/fdinfo/* 2>/dev/null |
+        awk '{ sub("_id:", ":", $1); print $1 $2 }' | sort -u
+}
+
+# still_attached IDS_FILE: the listed programs and links bpftool still shows.
+still_attached() {
+    { bpftool prog show -j | jq -r '.[] | "prog:\(.id)"'
+      bpftool link show -j | jq -r '.[] | "link:\(.id)"'; } > "$T/now.ids"
+    grep -E '^(prog|link):' "$1" | grep -Fx -f - "$T/now.ids"
+}
+
+# stop_exporter PID IDS_FILE WHAT: SIGTERM, exit 0 within 15 s, nothing of it left attached.
+stop_exporter() {
+    local pid=$1 rc
+    kill -TERM "$pid"
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+        fail "$3: exporter still running 15 s after SIGTERM"
+        return
+    fi
+    wait "$pid"
+    rc=$?
+    check "$3: exits 0 on SIGTERM" test "$rc" = 0
+    check "$3: says its probes are detached" grep -q "probes detached" "$T/$4.log"
+    check "$3: held BPF programs and links ($(grep -cE '^(prog|link):' "$2"))" test -s "$2"
+    # The kernel frees a program after its last fd closes through a deferred work item: allow 5 s.
+    for _ in $(seq 50); do [ -z "$(still_attached "$2")" ] && break; sleep 0.1; done
+    check "$3: bpftool prog/link show none of them afterwards" test -z "$(still_attached "$2")"
+}
+
+scrape() { curl -sf --max-time 10 "http://127.0.0.1:$1/metrics"; }
+# sum of a counter's samples with vm_pid=PID in an exposition
+vm_sum() { awk -v m="$2" -v p="vm_pid=\"$3\"" 'index($1, m "{") == 1 && index($1, p) { s += $2 } END { print s + 0 }' "$1"; }
+
+# settled_scrape PORT PID: into $T/final.txt once drains have moved the VM's last waits in
+# (two scrapes 1.5 s apart, more than one drain interval, agree).
+settled_scrape() {
+    local v
+    scrape "$1" > "$T/final.txt"
+    for _ in $(seq 10); do
+        sleep 1.5
+        v=$(vm_sum "$T/final.txt" kvmlockstat_mmu_lock_contentions_total "$2")
+        scrape "$1" > "$T/final.txt"
+        [ "$(vm_sum "$T/final.txt" kvmlockstat_mmu_lock_contentions_total "$2")" = "$v" ] && break
+    done
+}
+
+# waits of VMM PID on one waiter path in the final exposition
+path_count() { grep "^kvmlockstat_mmu_lock_path_contentions_total{vm_pid=\"$1\",.*path=\"$2\"}" "$T/final.txt" | awk '{ s += $2 } END { print s + 0 }'; }
+
+test_bad_input() {
+    local v out rc
+    for v in foo 1.2.3.4 :0 :65536 300.1.1.1:80 '[::1:80' 127.0.0.1:-1 127.0.0.1:80x '' 'host.example:80'; do
+        out=$("$K" exporter --listen "$v" 2>&1)
+        rc=$?
+        check "--listen '$v': exit 2 with one line naming it" \
+            sh -c "[ $rc = 2 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && printf '%s' \"\$1\" | grep -q 'invalid --listen'" _ "$out"
+    done
+    out=$("$K" exporter --grace -1 2>&1)
+    check "--grace -1: rejected" sh -c "[ $? != 0 ] && printf '%s' \"\$1\" | grep -q 'invalid --grace'" _ "$out"
+    check "not root: one clear line" sh -c "setpriv --reuid=65534 --regid=65534 --clear-groups '$K' exporter \
+        --listen 127.0.0.1:$(free_port) 2>&1 | grep -q 'needs root'"
+}
+
+test_contrib() {
+    check "Grafana dashboard is valid JSON with panels" jq_true '.panels | length > 0' "$DASH"
+    check "dashboard shows contentions, wait and fast-path share" jq_true \
+        '[.panels[].targets[].expr] | (any(test("contentions_total")) and any(test("wait_seconds")) and any(test("fast_path_fixes_total.*/.*permission_faults_total")))' "$DASH"
+    check "scrape config passes promtool check config" promtool check config "$SCRAPE" > /dev/null
+    if command -v systemd-analyze > /dev/null; then
+        # verify needs the binary the unit runs: the same unit, pointed at this build.
+        mkdir -p "$T/unit"
+        sed "s|^ExecStart=/usr/bin/kvmlockstat|ExecStart=$K|" "$UNIT" > "$T/unit/kvmlockstat-exporter.service"
+        systemd-analyze verify "$T/unit/kvmlockstat-exporter.service" > "$T/verify.out" 2>&1
+        check "systemd-analyze verify accepts the unit" \
+            sh -c "[ $? = 0 ] && ! grep -i kvmlockstat-exporter '$T/verify.out'"
+        [ -s "$T/verify.out" ] && sed 's/^/  verify: /' "$T/verify.out" | head -5
+    else
+        skip "systemd unit: no systemd-analyze"
+    fi
+    check "unit is hardened as the issue asks" sh -c "grep -qx 'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_RESOURCE' '$UNIT' \
+        && grep -qx NoNewPrivileges=yes '$UNIT' && grep -qx ProtectSystem=strict '$UNIT'"
+}
+
+# Prometheus from Debian, on loopback, scraping the exporter every second with the shipped config.
+start_prometheus() {
+    local target=$1
+    pport=$(free_port)
+    sed -e "s/scrape_interval: 15s/scrape_interval: 1s/; s/scrape_timeout: 10s/scrape_timeout: 1s/" \
+        -e "s/- localhost:9477/- 127.0.0.1:$target/" "$SCRAPE" > "$T/prometheus.yml"
+    prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
+        --web.listen-address="127.0.0.1:$pport" --log.level=warn > "$T/prometheus.log" 2>&1 &
+    ppid_=$!
+    started+=("$ppid_")
+    for _ in $(seq 300); do
+        curl -sf "http://127.0.0.1:$pport/-/ready" > /dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+promql() {  # promql EXPR [TIME]: the API's JSON answer
+    curl -sf --max-time 10 "http://127.0.0.1:$pport/api/v1/query" --data-urlencode "query=$1" \
+        ${2:+--data-urlencode "time=$2"}
+}
+
+# The exporter's mmu_lock address (hex) for a VMM pid, from its own lock_infos map; the key
+# is read from its bytes (little-endian: x86 and arm64), since jq rounds 64-bit numbers.
+lock_addr_of() {
+    local id
+    for id in $(sed -n 's/^map://p' "$2"); do
+        bpftool map show id "$id" -j 2>/dev/null | jq -e '.name == "lock_infos"' > /dev/null || continue
+        bpftool map dump id "$id" -j | jq -r --argjson p "$1" \
+            '.[] | select(.formatted.value.vmm_pid == $p and .formatted.value.is_mmu_lock == 1)
+             | .key | reverse | map(ltrimstr("0x")) | join("")' | head -1
+    done
+}
+
+test_against_prometheus() {
+    local port ids cpid ours kernel addr prev=0 mono=1 v tend
+    port=$(free_port)
+    # The unit's capabilities only: what the service would have.
+    if ! start_exporter main setpriv --bounding-set="-all,$CAPS" -- "$K" exporter \
+        --listen "127.0.0.1:$port" --interval 1 --grace 6; then
+        fail "exporter starts with the unit's capabilities ($CAPS)"; sed 's/^/  /' "$T/main.log"; return
+    fi
+    pass "exporter starts with only the unit's capabilities ($CAPS)"
+    local main=$epid
+    bpf_ids "$main" > "$T/main.ids"
+    scrape "$port" > "$T/idle.txt"
+    check "serves /metrics before any VM of ours runs" grep -q '^kvmlockstat_probe_up{family="lock",probe="contention"} 1' "$T/idle.txt"
+    out=$("$K" exporter --listen "127.0.0.1:$port" 2>&1)
+    check "port in use: exit 1, one line" sh -c "[ $? = 1 ] && printf '%s' \"\$1\" | grep -q 'cannot listen on 127.0.0.1:$port: Address already in use'" _ "$out"
+    if ! start_prometheus "$port"; then
+        fail "prometheus starts"; sed 's/^/  /' "$T/prometheus.log" | tail -5; return
+    fi
+    pass "prometheus serves on 127.0.0.1:$pport"
+    # The kernel's own count of waits (tests/lib.sh): perf's events on before contend starts.
+    perf_lock_start "$T" || { fail "perf record starts"; stop_exporter "$main" "$T/main.ids" "main exporter" main; return; }
+    started+=("$PERF_PID")
+    "$C" -s 12 -m 64 -g 3 -z 3 > "$T/contend.out" 2>&1 &
+    local cj=$!
+    started+=("$cj")
+    for _ in $(seq 100); do grep -q "vm ready" "$T/contend.out" && break; sleep 0.1; done
+    cpid=$(sed -n 's/^contend: pid \([0-9]*\) vm ready.*/\1/p' "$T/contend.out")
+    check "contend runs a VM (pid ${cpid:-none})" test -n "$cpid"
+    [ -n "$cpid" ] || return
+    while kill -0 "$cj" 2>/dev/null; do
+        scrape "$port" > "$T/during.txt" || break
+        v=$(vm_sum "$T/during.txt" kvmlockstat_mmu_lock_contentions_total "$cpid")
+        [ "$v" -lt "$prev" ] && mono=0
+        prev=$v
+        sleep 1
+    done
+    wait "$cj"
+    tend=$(date +%s.%N)
+    check "counter never went back across scrapes and drains (last $prev)" test "$mono" = 1
+    settled_scrape "$port" "$cpid"
+    perf_lock_waits "$T" pid "$cpid" > "$T/perf-waits" || echo "  perf lost events (its count may be short)"
+    # A starved host can leave contend without a single contended lock: then nothing to compare.
+    if [ ! -s "$T/perf-waits" ] && ! grep -q "vm_pid=\"$cpid\"" "$T/final.txt"; then
+        skip "VM checks: contend's threads waited on no lock in 12 s (perf saw none; host too loaded)"
+        kill -TERM "$ppid_"; wait "$ppid_" 2>/dev/null
+        stop_exporter "$main" "$T/main.ids" "main exporter" main
+        return
+    fi
+    check "promtool check metrics passes on the exposition" sh -c "promtool check metrics < '$T/during.txt'"
+    check "the VM is named after its process" grep -q "vm_pid=\"$cpid\",vm_name=\"contend\"" "$T/final.txt"
+    check "wait histogram: +Inf bucket = _count" awk -v p="vm_pid=\"$cpid\"" '
+        index($0, p) && /_wait_seconds_bucket/ && /le="\+Inf"/ { inf[$0 ~ /mode="write"/] = $2 }
+        index($0, p) && /_wait_seconds_count/ { cnt[$0 ~ /mode="write"/] = $2 }
+        END { exit !(inf[1] == cnt[1] && cnt[1] > 0) }' "$T/final.txt"
+    ours=$(vm_sum "$T/final.txt" kvmlockstat_mmu_lock_contentions_total "$cpid")
+    check "without CAP_SYSLOG (kallsyms reads 0): waiter paths left out, probe_up says so" sh -c \
+        "grep -q '^kvmlockstat_probe_up{family=\"lock\",probe=\"symbols\"} 0' '$T/final.txt' && ! grep -q path_contentions '$T/final.txt'"
+    addr=$(lock_addr_of "$cpid" "$T/main.ids")
+    kernel=$(awk -v l="0x${addr:-none}" '$1 == l "" { print $2 }' "$T/perf-waits")
+    if [ -n "$addr" ] && [ "${kernel:-0}" -gt 0 ] && [ "$ours" -gt 0 ] &&
+        awk -v o="$ours" -v k="$kernel" 'BEGIN { d = o - k; if (d < 0) d = -d; exit !(d * 100 <= k) }'; then
+        pass "contentions counted = perf's count of waits on its mmu_lock within 1% (exporter $ours, perf $kernel)"
+    else
+        fail "contentions vs kernel: exporter ${ours:-none}, perf ${kernel:-none} for lock ${addr:-unknown}"
+    fi
+    # The highest 15 s rate during the run, per series (a loaded host contends in bursts).
+    promql "max_over_time(rate(kvmlockstat_mmu_lock_contentions_total{mode=\"write\"}[15s])[30s:1s])" "$tend" > "$T/rate.json"
+    v=$(jq -r --arg p "$cpid" '.data.result[] | select(.metric.vm_pid == $p) | .value[1]' "$T/rate.json" 2>/dev/null)
+    check "PromQL rate(kvmlockstat_mmu_lock_contentions_total[15s]) for vm_pid $cpid is non-zero (peak ${v:-none}/s)" \
+        awk -v v="${v:-0}" 'BEGIN { exit !(v > 0) }'
+    local bad=0 expr
+    while read -r expr; do
+        expr=${expr//\$__rate_interval/10s}; expr=${expr//\$instance/.*}; expr=${expr//\$vm/.*}
+        promql "$expr" "$tend" | jq -e '.status == "success"' > /dev/null || { bad=1; echo "  bad: $expr"; }
+    done < <(jq -r '.panels[].targets[].expr' "$DASH")
+    check "every dashboard query evaluates in Prometheus" test "$bad" = 0
+    v=$(promql "count_over_time(up{job=\"kvmlockstat\"}[30s])" "$tend" | jq -r '.data.result[0].value[1]')
+    echo "  prometheus: ${v:-no} scrapes in the last 30 s of the run"
+    v=$(promql "sum(increase(kvmlockstat_mmu_lock_contentions_total{vm_pid=\"$cpid\"}[30s]))" "$tend" | jq -r '.data.result[0].value[1]')
+    check "Prometheus stored the VM's contentions (increase over the run: ${v:-none})" awk -v v="${v:-0}" 'BEGIN { exit !(v > 0) }'
+    # --grace 6: the exited VM's series go 6 s after a drain saw it gone (allow 20 s on a loaded host).
+    for _ in $(seq 40); do
+        scrape "$port" > "$T/after.txt"
+        grep -q "vm_pid=\"$cpid\"" "$T/after.txt" || break
+        sleep 0.5
+    done
+    # (contend may close its VM fd up to a drain interval before it exits: 1 s of slack)
+    v=$(date +%s.%N)
+    check "the VM's series stayed for the grace period (gone $(awk -v a="$v" -v b="$tend" 'BEGIN { printf "%.1f", a - b }') s after contend)" \
+        awk -v a="$v" -v b="$tend" 'BEGIN { exit !(a - b >= 5) }'
+    check "exited VM dropped after the grace period" sh -c "! grep -q 'vm_pid=\"$cpid\"' '$T/after.txt' && \
+        awk '/^kvmlockstat_vms_dropped_total/ { exit !(\$2 >= 1) }' '$T/after.txt'"
+    kill -TERM "$ppid_"; wait "$ppid_" 2>/dev/null
+    stop_exporter "$main" "$T/main.ids" "main exporter" main
+}
+
+test_clients() {
+    local port fds=() fd closed=0 codes
+    port=$(free_port)
+    if ! start_exporter clients "$K" exporter --listen "127.0.0.1:$port" --per-vcpu --timeout 2 --threads 4; then
+        fail "exporter (--per-vcpu --timeout 2) starts"; return
+    fi
+    local pid=$epid
+    bpf_ids "$pid" > "$T/clients.ids"
+    for _ in $(seq 20); do exec {fd}<>"/dev/tcp/127.0.0.1/$port" && fds+=("$fd"); done
+    check "20 clients connected and silent: a scrape still answers" sh -c "curl -sf --max-time 5 http://127.0.0.1:$port/metrics | grep -q build_info"
+    sleep 3
+    for fd in "${fds[@]}"; do
+        timeout 3 cat <&"$fd" > /dev/null && closed=$((closed + 1))
+        exec {fd}<&-
+    done
+    check "silent clients closed by the server after --timeout ($closed of ${#fds[@]})" test "$closed" = "${#fds[@]}"
+    local start=$SECONDS curls=()
+    for i in $(seq 200); do
+        curl -s --max-time 20 -o "$T/p.$i" -w '%{http_code}\n' "http://127.0.0.1:$port/metrics" > "$T/code.$i" &
+        curls+=("$!")
+    done
+    wait "${curls[@]}"
+    codes=$(cat "$T"/code.* | sort | uniq -c | tr -s ' ')
+    check "200 parallel scrapes all answered 200 in $((SECONDS - start)) s (${codes})" test "$(cat "$T"/code.* | grep -cx 200)" = 200
+    check "every parallel scrape complete (ends with build_info)" \
+        sh -c "for f in '$T'/p.*; do tail -1 \"\$f\" | grep -q '^kvmlockstat_build_info' || exit 1; done"
+    check "promtool check metrics passes with --per-vcpu" sh -c "promtool check metrics < '$T/p.1'"
+    # Full root here: kallsyms names each wait's path.
+    local cpid2
+    if [ -n "$kvm_ok" ]; then
+        "$C" -s 6 -m 64 -g 3 -z 3 > "$T/contend2.out" 2>&1
+        cpid2=$(sed -n 's/^contend: pid \([0-9]*\) vm ready.*/\1/p' "$T/contend2.out")
+        settled_scrape "$port" "$cpid2"
+    fi
+    if [ -z "$kvm_ok" ]; then
+        skip "waiter paths of a real VM: no usable /dev/kvm"
+    elif [ "$(vm_sum "$T/final.txt" kvmlockstat_mmu_lock_contentions_total "$cpid2")" = 0 ]; then
+        skip "waiter paths: this contend run contended on nothing in 6 s (host too loaded)"
+    else
+        v=$(vm_sum "$T/final.txt" kvmlockstat_mmu_lock_path_contentions_total "$cpid2")
+        check "waits by waiter's path add up to the contentions ($v = $(vm_sum "$T/final.txt" kvmlockstat_mmu_lock_contentions_total "$cpid2"))" \
+            test "$v" = "$(vm_sum "$T/final.txt" kvmlockstat_mmu_lock_contentions_total "$cpid2")" -a "$v" -gt 0
+        local dl mn ot
+        dl=$(path_count "$cpid2" dirty_log) mn=$(path_count "$cpid2" mmu_notifier) ot=$(path_count "$cpid2" other)
+        check "contend's writers named (dirty_log $dl, mmu_notifier $mn, other $ot of $v)" \
+            test $((dl + mn)) -gt 0 -a $((ot * 10)) -le "$v"
+    fi
+    check "HTTP: other paths 404, POST 405" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/x) = 404 ] && \
+        [ \$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:$port/metrics) = 405 ]"
+    # SIGTERM while scrapes are in flight and a silent client is connected.
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port"
+    curls=()
+    for i in $(seq 100); do
+        curl -s --max-time 10 -o /dev/null "http://127.0.0.1:$port/metrics" &
+        curls+=("$!")
+    done
+    sleep 0.05
+    stop_exporter "$pid" "$T/clients.ids" "SIGTERM during scrapes" clients
+    exec {fd}<&-
+    start=$SECONDS
+    wait "${curls[@]}"
+    check "no client left hanging after the stop ($((SECONDS - start)) s)" test $((SECONDS - start)) -lt 10
+}
+
+if [ "$(id -u)" != 0 ]; then
+    skip "exporter: needs root to load BPF programs"
+    finish; exit
+fi
+for tool in curl promtool prometheus bpftool jq setpriv perf; do
+    command -v $tool > /dev/null || { fail "$tool missing (scripts/setup.sh installs it)"; finish; exit; }
+done
+test_bad_input
+test_contrib
+kvm_ok=
+[ -c /dev/kvm ] && "$C" -s 1 -m 8 > /dev/null 2>&1 && kvm_ok=1
+if [ -n "$kvm_ok" ]; then
+    test_against_prometheus
+else
+    skip "exporter against a real VM: no usable /dev/kvm here (contend cannot create a VM)"
+fi
+test_clients
+finish
