@@ -1,6 +1,7 @@
 # Unit tests of the core's user-space modules (model, JSON record).
 # Built from source: they need no BPF toolchain, skeleton or root.
-CORE_TEST_SRCS := user/model.c user/record.c user/atomic_write.c user/ksyms.c user/lockname.c
+CORE_TEST_SRCS := user/model.c user/record.c user/atomic_write.c user/ksyms.c user/lockname.c \
+		  user/timeline.c user/waitpath.c
 CORE_UNIT := $(addprefix $(OUT)/tests/test_,model record lockname)
 UNIT_TESTS += $(CORE_UNIT)
 
@@ -21,7 +22,7 @@ lab-mmu-lock:
 
 # libFuzzer target of the record reader (clang, ASan + UBSan); a bounded run in CI.
 FUZZ_SECONDS ?= 60
-$(OUT)/tests/fuzz_record: tests/fuzz/fuzz_record.c user/model.c user/record.c user/atomic_write.c user/ksyms.c $(wildcard user/*.h)
+$(OUT)/tests/fuzz_record: tests/fuzz/fuzz_record.c user/model.c user/record.c user/atomic_write.c user/ksyms.c user/timeline.c $(wildcard user/*.h)
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -16,6 +16,7 @@
 #include "fault.h"
 #include "lockname.h"
 #include "vmid.h"
+#include "waitpath.h"
 #include "lock.skel.h"
 
 static void *collect_keys(int fd, size_t key_sz, size_t *n)
@@ -212,6 +213,43 @@ static int add_stack_stat(void *ctx, struct run *delta, const void *k, const voi
 	return 0;
 }
 
+static bool known_vcpu(const struct collector *c, uint32_t tid)
+{
+	for (size_t i = 0; i < c->nr_vcpu_tids; i++)
+		if (c->vcpu_tids[i] == tid)
+			return true;
+	return false;
+}
+
+static void note_vcpu(struct collector *c, uint32_t tid)
+{
+	if (!known_vcpu(c, tid) && c->nr_vcpu_tids < sizeof(c->vcpu_tids) / sizeof(c->vcpu_tids[0]))
+		c->vcpu_tids[c->nr_vcpu_tids++] = tid;
+}
+
+/*
+ * Writer path of each wait drained.  A chain may be empty because a vCPU
+ * was loaded (arm64): the thread is then a vCPU, known from its faults or
+ * from it sleeping in KVM_RUN.
+ */
+static void classify_waits(struct collector *c, struct run *delta)
+{
+	for (size_t i = 0; i < delta->nr_vms; i++)
+		for (size_t j = 0; j < delta->vms[i].nr_vcpu_recs; j++)
+			note_vcpu(c, delta->vms[i].vcpus[j].tid);
+	for (size_t i = 0; i < delta->nr_locks; i++) {
+		struct lock_rec *l = &delta->locks[i];
+
+		for (size_t j = 0; j < l->nr_stacks; j++) {
+			struct stack_rec *s = &l->stacks[j];
+
+			if (!s->nr_ips && !known_vcpu(c, s->tid) && vmid_in_kvm_run(s->tid))
+				note_vcpu(c, s->tid);
+			s->path = wait_path_classify(s, c->ksyms, known_vcpu(c, s->tid));
+		}
+	}
+}
+
 int collect_drain(struct collector *c, struct run *delta)
 {
 	int err;
@@ -226,6 +264,7 @@ int collect_drain(struct collector *c, struct run *delta)
 	if (!err && c->fault)
 		err = fault_drain(c->fault, delta, c->only_pid);
 	collect_drops(c->skel->bss->drops, c->drops_seen, delta);
+	classify_waits(c, delta);
 	for (size_t i = 0; i < delta->nr_locks && c->ksyms; i++)
 		if (!delta->locks[i].name[0])
 			lockname_from_stacks(&delta->locks[i], c->ksyms);

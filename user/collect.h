@@ -17,6 +17,9 @@ struct collector {
 	const struct ksyms *ksyms;	/* names non-KVM locks by caller; may be NULL */
 	uint64_t drops_seen[NR_DROPS];	/* BPF counters are cumulative */
 	struct fault_probes *fault;	/* fault family, NULL when not attached */
+	/* vCPU threads seen so far (their faults, or KVM_RUN): path of chainless waits. */
+	uint32_t vcpu_tids[256];
+	size_t nr_vcpu_tids;
 };
 
 typedef int (*collect_fn)(void *ctx, struct run *delta, const void *key, const void *val);

@@ -25,6 +25,7 @@
 #include "live.h"
 #include "record.h"
 #include "table.h"
+#include "timeline.h"
 #include "vmid.h"
 
 struct live_opts {
@@ -36,10 +37,11 @@ struct live_opts {
 	int fault_backend;		/* enum fault_backend, -1: best available */
 	bool lock_functions;		/* --lock-functions */
 	struct export_opts out;
+	const char *timeline;		/* --timeline CSV */
 	char **command;
 };
 
-enum { OPT_BACKEND = 0x100, OPT_PERF_DATA, OPT_FOLDED, OPT_LOCK_FUNCTIONS };
+enum { OPT_BACKEND = 0x100, OPT_PERF_DATA, OPT_FOLDED, OPT_LOCK_FUNCTIONS, OPT_TIMELINE };
 
 static const struct argp_option live_options[] = {
 	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process (must hold a KVM VM fd)", 0 },
@@ -49,6 +51,8 @@ static const struct argp_option live_options[] = {
 	{ "json", 'j', "FILE", 0, "Write the run as a JSON record (schema kvmlockstat-run/1)", 0 },
 	{ "perf-data", OPT_PERF_DATA, "FILE", 0, "Write contended call chains as perf.data (perf report -i FILE)", 0 },
 	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks (comm;frame;...;frame wait_ns) for flame graphs", 0 },
+	{ "timeline", OPT_TIMELINE, "FILE", 0, "Write one CSV row per interval (-i) per VM: faults, "
+	  "fast path, mmu_lock waits by mode and writer path, dirty-log ioctls; also in -j's record", 0 },
 	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Also probe _raw_{read,write}_{lock,unlock} "
 	  "(out of line on x86): exact mmu_lock hold and acquisition times, at a cost on every "
 	  "rwlock in the kernel; without it hold time comes from the critical sections", 0 },
@@ -113,6 +117,7 @@ static error_t live_parse(int key, char *arg, struct argp_state *state)
 	case 'j': o->out.json = arg; return export_check_path(arg) ? EINVAL : 0;
 	case OPT_PERF_DATA: o->out.perf_data = arg; return export_check_path(arg) ? EINVAL : 0;
 	case OPT_FOLDED: o->out.folded = arg; return export_check_path(arg) ? EINVAL : 0;
+	case OPT_TIMELINE: o->timeline = arg; return export_check_path(arg) ? EINVAL : 0;
 	case 'v': o->verbose = true; return 0;
 	case OPT_LOCK_FUNCTIONS: o->lock_functions = true; return 0;
 	case OPT_BACKEND:
@@ -136,6 +141,8 @@ static error_t live_parse(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (o->pid && o->command)
 			argp_error(state, "-p and -- COMMAND exclude each other");
+		if (o->timeline && !o->interval)
+			argp_error(state, "--timeline needs intervals: -i SECONDS > 0");
 		return 0;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -196,20 +203,55 @@ static int check_target(uint32_t pid)
 	return found ? 0 : -1;
 }
 
-/* One interval: drain, merge, refresh identities, maybe print. */
-static int tick(struct collector *c, struct run *total, bool print, double secs)
+/* Consumer of each drained interval (the timeline); fn NULL: none. */
+struct interval_sink {
+	int (*fn)(void *ctx, const struct run *delta, struct run *total,
+		  const struct interval_span *iv);
+	void *ctx;
+};
+
+/* The run's clock: interval boundaries in monotonic ns, the start in unix time. */
+struct run_clock {
+	uint64_t start, last;
+	double unix_start;
+};
+
+static void clock_start(struct run_clock *rc)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rc->start = rc->last = now_ns();
+	rc->unix_start = ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The interval from the last boundary to now, which becomes the last. */
+static struct interval_span clock_span(struct run_clock *rc, uint64_t now)
+{
+	struct interval_span iv = { (rc->last - rc->start) / 1e9, (now - rc->start) / 1e9 };
+
+	iv.unix_start = rc->unix_start + iv.t_start_s;
+	rc->last = now;
+	return iv;
+}
+
+/* One interval: drain, merge, refresh identities, hand to the sink, maybe print. */
+static int tick(struct collector *c, struct run *total, bool print,
+		const struct interval_span *iv, const struct interval_sink *sink)
 {
 	struct run delta;
 	int err;
 
 	run_init(&delta);
-	delta.interval_s = secs;
+	delta.interval_s = iv->t_end_s - iv->t_start_s;
 	delta.all_locks = total->all_locks;
 	err = collect_drain(c, &delta);
 	if (!err)
 		err = run_merge(total, &delta);
 	if (!err)
 		vmid_annotate(total, c->only_pid);
+	if (!err && sink->fn)
+		err = sink->fn(sink->ctx, &delta, total, iv);
 	if (!err && print)
 		table_interval(stdout, &delta, total);
 	run_free(&delta);
@@ -218,9 +260,9 @@ static int tick(struct collector *c, struct run *total, bool print, double secs)
 
 /* Runs until the duration, a signal or the command's end. */
 static int trace_loop(struct collector *c, struct run *r, const struct live_opts *o,
-		      struct child *ch)
+		      struct child *ch, struct run_clock *rc, const struct interval_sink *sink)
 {
-	const uint64_t start = now_ns(), step = 100 * 1000 * 1000;
+	const uint64_t start = rc->start, step = 100 * 1000 * 1000;
 	uint64_t period = (o->interval ? o->interval : 1.0) * 1e9, next = start + period;
 	uint64_t deadline = o->duration ? start + (uint64_t)(o->duration * 1e9) : UINT64_MAX;
 	struct timespec nap = { 0, step };
@@ -232,7 +274,9 @@ static int trace_loop(struct collector *c, struct run *r, const struct live_opts
 		if (now >= deadline || (ch->pid && child_poll(ch)))
 			break;
 		if (now >= next) {
-			err = tick(c, r, o->interval > 0, (now - next + period) / 1e9);
+			struct interval_span iv = clock_span(rc, now);
+
+			err = tick(c, r, o->interval > 0, &iv, sink);
 			next += period;
 			continue;
 		}
@@ -243,12 +287,19 @@ static int trace_loop(struct collector *c, struct run *r, const struct live_opts
 }
 
 static int finish(struct collector *c, struct run *r, const struct live_opts *o,
-		  const struct ksyms *k)
+		  const struct ksyms *k, struct run_clock *rc, const struct interval_sink *sink)
 {
-	int err = tick(c, r, false, 0);
+	struct interval_span iv = clock_span(rc, rc->start + r->duration_ns);
+	int err = tick(c, r, false, &iv, sink);
 
 	table_summary(stdout, r);
 	return export_run(r, &o->out, k) || err;
+}
+
+static int timeline_sink(void *tl, const struct run *delta, struct run *total,
+			 const struct interval_span *iv)
+{
+	return timeline_interval(tl, delta, total, iv);
 }
 
 static void install_signals(void)
@@ -270,6 +321,9 @@ static int run_live(const struct live_opts *o)
 				 .lock_functions = o->lock_functions };
 	struct child ch = { .gate = -1 };
 	struct lock_bpf *skel = NULL;
+	struct interval_sink sink = {};
+	struct timeline *tl = NULL;
+	struct run_clock rc;
 	struct ksyms *k;
 	struct run r;
 	int err;
@@ -279,13 +333,18 @@ static int run_live(const struct live_opts *o)
 	attach_set_verbose(o->verbose);
 	if (attach_preflight(&r) || (o->pid && check_target(o->pid)))
 		return 1;
+	if (o->timeline && !(tl = timeline_open(o->timeline)))
+		return 1;
+	sink = (struct interval_sink){ tl ? timeline_sink : NULL, tl };
 	install_signals();
 	if (o->command && (err = child_start(&ch, o->command))) {
 		fprintf(stderr, "kvmlockstat: cannot start %s: %s\n", o->command[0], strerror(-err));
+		timeline_close(tl, false);
 		return 1;
 	}
 	if (attach_lock(&skel, &ao, &r)) {
 		child_stop(&ch, SIGKILL, 0);
+		timeline_close(tl, false);
 		run_free(&r);
 		return 1;
 	}
@@ -299,6 +358,7 @@ static int run_live(const struct live_opts *o)
 		child_stop(&ch, SIGKILL, 0);
 		attach_detach(skel);
 		ksyms_free(k);
+		timeline_close(tl, false);
 		run_free(&r);
 		return 1;
 	}
@@ -306,13 +366,15 @@ static int run_live(const struct live_opts *o)
 		o->duration ? "" : ", Ctrl-C to stop");
 	if (o->command)
 		child_release(&ch);
-	err = trace_loop(&c, &r, o, &ch);
+	clock_start(&rc);
+	err = trace_loop(&c, &r, o, &ch, &rc, &sink);
 	if (stop_signal && o->command)
 		child_stop(&ch, stop_signal, 5000);
 	else if (o->command)
 		child_stop(&ch, SIGTERM, 5000);	/* duration ended first */
 	r.exit_status = o->command ? ch.status : -1;
-	err = finish(&c, &r, o, k) || err;
+	err = finish(&c, &r, o, k, &rc, &sink) || err;
+	err = timeline_close(tl, true) || err;
 	attach_detach(skel);
 	fault_detach(c.fault);
 	ksyms_free(k);
@@ -370,6 +432,7 @@ int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	table_summary(stdout, &r);
+	timeline_summary(stdout, &r);
 	run_free(&r);
 	return 0;
 }

@@ -42,6 +42,11 @@ const char *const fault_metric_names[NR_FAULT_METRICS] = {
 	[FM_HOLD] = "mmu_lock_hold", [FM_DIRTY_LOG] = "dirty_log",
 };
 
+const char *const wait_path_names[NR_WAIT_PATHS] = {
+	[WP_DIRTY_LOG] = "dirty_log", [WP_MMU_NOTIFIER] = "mmu_notifier",
+	[WP_FAULT] = "fault", [WP_OTHER] = "other",
+};
+
 int name_index(const char *const *names, int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
@@ -242,14 +247,18 @@ uint64_t fault_count(const struct vcpu_rec *c)
 	return n;
 }
 
+void fault_fast_slow(const struct vcpu_rec *c, uint64_t *fast, uint64_t *slow)
+{
+	*fast = c->path[PATH_RELAX_READ] + c->path[PATH_FAST_FIXED] + c->path[PATH_FAST_SPURIOUS];
+	*slow = c->path[PATH_RELAX_WRITE] + c->path[PATH_FAST_MISSED];
+}
+
 double fault_hit_rate(const struct vcpu_rec *c)
 {
-	uint64_t perm = c->fault[FAULT_PERMISSION].count;
-	uint64_t fast = c->path[PATH_RELAX_READ] + c->path[PATH_FAST_FIXED] +
-			c->path[PATH_FAST_SPURIOUS], seen = 0;
+	uint64_t perm = c->fault[FAULT_PERMISSION].count, fast, slow, seen;
 
-	for (int p = 0; p < NR_FAULT_PATHS; p++)
-		seen += c->path[p];
+	fault_fast_slow(c, &fast, &slow);
+	seen = fast + slow;
 	/* No resolution observed: the backend could not see them (tracepoints). */
 	if (!perm || !seen)
 		return -1;
@@ -318,6 +327,7 @@ static int merge_lock(struct run *dst, const struct lock_rec *src)
 			return -ENOMEM;
 		s->count += ss->count;
 		s->total_ns += ss->total_ns;
+		s->path = ss->path;
 		if (ss->nr_ips) {
 			s->nr_ips = ss->nr_ips;
 			memcpy(s->ips, ss->ips, sizeof(s->ips));
@@ -365,6 +375,18 @@ int run_merge(struct run *dst, const struct run *src)
 	for (int d = 0; d < NR_DROPS; d++)
 		dst->drops[d] += src->drops[d];
 	return 0;
+}
+
+void lock_wait_paths(const struct lock_rec *l, struct count_ns out[NR_WAIT_PATHS])
+{
+	memset(out, 0, NR_WAIT_PATHS * sizeof(*out));
+	for (size_t i = 0; l && i < l->nr_stacks; i++) {
+		const struct stack_rec *s = &l->stacks[i];
+		struct count_ns *p = &out[s->path < NR_WAIT_PATHS ? s->path : WP_OTHER];
+
+		p->count += s->count;
+		p->total_ns += s->total_ns;
+	}
 }
 
 const struct lock_rec *vm_lock(const struct run *r, const struct vm_rec *vm)
@@ -421,5 +443,6 @@ void run_free(struct run *r)
 		free(r->vms[i].vcpus);
 	free(r->vms);
 	free(r->missing);
+	free(r->timeline);
 	run_init(r);
 }

@@ -22,9 +22,26 @@ struct task_rec {
 	struct wait_stat mode[NR_MODES];
 };
 
+/*
+ * Path a mmu_lock waiter was on (user/waitpath.c): the writers the seed's
+ * analysis names, from the wait's call chain.
+ */
+enum wait_path {
+	WP_DIRTY_LOG,		/* KVM_GET/CLEAR_DIRTY_LOG (and other VM ioctls) */
+	WP_MMU_NOTIFIER,	/* host MM: unmap, invalidate, age, change_pte */
+	WP_FAULT,		/* a vCPU's stage-2 / TDP fault */
+	WP_OTHER,		/* none of those, or an unnamed chain */
+	NR_WAIT_PATHS,
+};
+
+struct count_ns {
+	uint64_t count, total_ns;
+};
+
 struct stack_rec {
 	int32_t stack_id;		/* BPF stack id, valid within one run only */
 	uint32_t tid, mode;
+	uint32_t path;			/* enum wait_path */
 	uint64_t count, total_ns;
 	uint32_t nr_ips;
 	uint64_t ips[MAX_STACK_DEPTH];	/* innermost first */
@@ -76,6 +93,25 @@ struct missing {
 	char why[192];
 };
 
+/*
+ * One interval of one VM (--timeline): a CSV row, and an element of the
+ * record's "timeline" array (columns in user/timeline.c).
+ */
+struct timeline_row {
+	uint32_t interval;
+	double t_start_s, t_end_s;	/* since the run began */
+	double unix_start, unix_end;	/* wall clock, to join with other logs */
+	uint64_t kvm;
+	uint32_t pid;
+	char comm[TASK_COMM_LEN];
+	uint64_t faults[NR_FAULT_TYPES];
+	uint64_t fast_path_fast, fast_path_slow;
+	double fast_path_share;		/* -1: not defined in this interval */
+	struct count_ns waits[NR_MODES];
+	struct count_ns paths[NR_WAIT_PATHS];
+	struct count_ns get_dirty_log, clear_dirty_log;
+};
+
 struct run {
 	char schema[32];
 	char version[32];
@@ -99,6 +135,8 @@ struct run {
 	size_t nr_locks;
 	struct vm_rec *vms;
 	size_t nr_vms;
+	struct timeline_row *timeline;	/* --timeline, interval then VM order */
+	size_t nr_timeline;
 };
 
 extern const char *const mode_names[NR_MODES];
@@ -107,6 +145,7 @@ extern const char *const fault_type_names[NR_FAULT_TYPES];
 extern const char *const fault_path_names[NR_FAULT_PATHS];
 extern const char *const vm_timing_names[NR_VM_TIMINGS];
 extern const char *const fault_metric_names[NR_FAULT_METRICS];
+extern const char *const wait_path_names[NR_WAIT_PATHS];
 int mode_from_name(const char *name);
 /* Index of name in names[n], -1 if absent. */
 int name_index(const char *const *names, int n, const char *name);
@@ -125,6 +164,11 @@ struct stack_rec *lock_stack(struct lock_rec *l, int32_t stack_id, uint32_t tid,
 struct vm_rec *run_vm(struct run *r, uint32_t pid, uint64_t kvm);
 int run_add_missing(struct run *r, const char *what, const char *why);
 struct vcpu_rec *vm_vcpu(struct vm_rec *v, uint32_t tid, int32_t vcpu_id);
+
+/* Waits of a lock by path, from its stacks (which carry the path). */
+void lock_wait_paths(const struct lock_rec *l, struct count_ns out[NR_WAIT_PATHS]);
+/* Fast-path resolutions (fast, slow) of c, whatever the architecture. */
+void fault_fast_slow(const struct vcpu_rec *c, uint64_t *fast, uint64_t *slow);
 
 /* Fault figures. */
 void vcpu_merge(struct vcpu_rec *dst, const struct vcpu_rec *src);

@@ -14,6 +14,7 @@
 #include "atomic_write.h"
 #include "ksyms.h"
 #include "record.h"
+#include "timeline.h"
 
 /* ---- writing ---- */
 
@@ -78,6 +79,8 @@ static json_object *stack_json(const struct stack_rec *s, const struct ksyms *k)
 	put(o, "mode", json_object_new_string(mode_names[s->mode < NR_MODES ? s->mode : MODE_OTHER]));
 	put(o, "count", u64(s->count));
 	put(o, "wait_ns", u64(s->total_ns));
+	put(o, "path", json_object_new_string(wait_path_names[s->path < NR_WAIT_PATHS ?
+							      s->path : WP_OTHER]));
 	for (uint32_t i = 0; i < s->nr_ips; i++) {
 		uint64_t off;
 		const char *name = k ? ksyms_name(k, s->ips[i], &off) : NULL;
@@ -201,6 +204,55 @@ static json_object *vcpus_json(const struct vm_rec *v)
 	return a;
 }
 
+/* mmu_lock waits by the path the waiter was on (user/waitpath.c). */
+static json_object *wait_paths_json(const struct lock_rec *l)
+{
+	json_object *o = json_object_new_object();
+	struct count_ns p[NR_WAIT_PATHS];
+
+	lock_wait_paths(l, p);
+	for (int i = 0; i < NR_WAIT_PATHS; i++) {
+		json_object *x = json_object_new_object();
+
+		put(x, "count", u64(p[i].count));
+		put(x, "wait_ns", u64(p[i].total_ns));
+		put(o, wait_path_names[i], x);
+	}
+	return o;
+}
+
+/* One timeline row: the CSV's columns as keys. */
+static json_object *timeline_row_json(const struct timeline_row *row)
+{
+	json_object *o = json_object_new_object();
+
+	for (size_t i = 0; i < nr_timeline_cols; i++) {
+		const struct timeline_col *col = &timeline_cols[i];
+		const void *p = (const char *)row + col->off;
+		json_object *v = NULL;
+		char buf[64];
+
+		switch (col->kind) {
+		case TC_U32: v = u64(*(const uint32_t *)p); break;
+		case TC_U64: v = u64(*(const uint64_t *)p); break;
+		case TC_HEX: v = hex(*(const uint64_t *)p); break;
+		case TC_SECONDS:
+		case TC_SHARE:
+			if (*(const double *)p >= 0) {
+				timeline_format(col, row, buf, sizeof(buf));
+				v = json_object_new_double_s(*(const double *)p, buf);
+			}
+			break;
+		case TC_COMM:
+			timeline_format(col, row, buf, sizeof(buf));
+			v = json_object_new_string(buf);
+			break;
+		}
+		put(o, col->name, v);
+	}
+	return o;
+}
+
 static bool any_timing(const struct vm_rec *v)
 {
 	for (int t = 0; t < NR_VM_TIMINGS; t++)
@@ -222,6 +274,7 @@ static json_object *vm_json(const struct run *r, const struct vm_rec *v)
 	put(o, "mmu_lock", v->mmu_lock ? hex(v->mmu_lock) : NULL);
 	put(o, "nr_vcpus", json_object_new_int(v->nr_vcpus));
 	put(o, "contention", modes_json(l ? l->mode : none));
+	put(o, "wait_paths", wait_paths_json(l));
 	if (v->nr_vcpu_recs || any_timing(v)) {
 		struct vcpu_rec all;
 
@@ -292,6 +345,12 @@ static json_object *run_json(const struct run *r, const struct ksyms *k)
 	for (size_t i = 0; i < r->nr_locks; i++)
 		json_object_array_add(x, lock_json(&r->locks[i], k));
 	put(o, "locks", x);
+	if (!r->nr_timeline)
+		return o;
+	x = json_object_new_array();
+	for (size_t i = 0; i < r->nr_timeline; i++)
+		json_object_array_add(x, timeline_row_json(&r->timeline[i]));
+	put(o, "timeline", x);
 	return o;
 }
 
@@ -497,6 +556,11 @@ static void read_stack(struct rd *c, json_object *o, const char *path, void *arg
 		return;
 	s->count = get_u64(c, o, path, "count", true);
 	s->total_ns = get_u64(c, o, path, "wait_ns", true);
+	get_str(c, o, path, "path", mode, sizeof(mode), false);
+	m = *mode ? name_index(wait_path_names, NR_WAIT_PATHS, mode) : WP_OTHER;
+	if (m < 0)
+		fail(c, path, "unknown path \"%s\"", mode);
+	s->path = m < 0 ? WP_OTHER : m;
 	for (size_t i = 0; i < json_object_array_length(ips) && i < MAX_STACK_DEPTH; i++) {
 		char sub[200];
 
@@ -618,6 +682,37 @@ static void read_vm(struct rd *c, json_object *o, const char *path, void *arg)
 	read_vm_faults(c, o, path, v);
 }
 
+static const json_type timeline_json_type[] = {
+	[TC_U32] = json_type_int, [TC_U64] = json_type_int, [TC_SECONDS] = json_type_double,
+	[TC_HEX] = json_type_string, [TC_COMM] = json_type_string, [TC_SHARE] = json_type_double,
+};
+
+/* A row: every column present (a null share is "not defined"), parsed as in the CSV. */
+static void read_timeline_row(struct rd *c, json_object *o, const char *path, void *arg)
+{
+	struct run *r = arg;
+	struct timeline_row *rows = realloc(r->timeline, (r->nr_timeline + 1) * sizeof(*rows));
+	struct timeline_row *row;
+
+	if (!rows) {
+		fail(c, path, "out of memory");
+		return;
+	}
+	r->timeline = rows;
+	row = memset(&rows[r->nr_timeline++], 0, sizeof(*row));
+	row->fast_path_share = -1;
+	for (size_t i = 0; i < nr_timeline_cols && !c->failed; i++) {
+		const struct timeline_col *col = &timeline_cols[i];
+		json_object *v = field(c, o, path, col->name, timeline_json_type[col->kind],
+				       col->kind != TC_SHARE);
+		char full[224];
+
+		snprintf(full, sizeof(full), "%s.%s", path, col->name);
+		if (v && timeline_parse(col, row, json_object_get_string(v)))
+			fail(c, full, "bad value \"%.40s\"", json_object_get_string(v));
+	}
+}
+
 static void read_missing(struct rd *c, json_object *o, const char *path, void *arg)
 {
 	char what[64], why[192];
@@ -684,6 +779,7 @@ static int read_root(struct rd *c, json_object *root, struct run *r)
 	read_backends(c, root, r);
 	each(c, root, "", "locks", true, read_lock, r);
 	each(c, root, "", "vms", true, read_vm, r);
+	each(c, root, "", "timeline", false, read_timeline_row, r);
 	return c->failed ? -EINVAL : 0;
 }
 

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/kvm.h>
 #include "vmid.h"
 
 static int read_line(const char *path, char *buf, size_t len)
@@ -54,6 +56,26 @@ uint32_t vmid_tgid(uint32_t tid)
 			break;
 	fclose(f);
 	return tgid;
+}
+
+bool vmid_in_kvm_run(uint32_t tid)
+{
+	char path[64], line[256], target[64];
+	unsigned long nr, fd, req;
+	ssize_t n;
+
+	/* "NR ARG1 ARG2 ...", or "running" while the task is on a CPU. */
+	snprintf(path, sizeof(path), "/proc/%u/syscall", tid);
+	if (read_line(path, line, sizeof(line)) ||
+	    sscanf(line, "%lu %lx %lx", &nr, &fd, &req) != 3 ||
+	    nr != SYS_ioctl || req != KVM_RUN)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/fd/%lu", tid, fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return !strncmp(target, "anon_inode:kvm-vcpu:", 20);
 }
 
 /* Counts a process's KVM fds; returns 0 when it has none. */

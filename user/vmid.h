@@ -3,6 +3,7 @@
 #ifndef VMID_H
 #define VMID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "model.h"
@@ -20,6 +21,11 @@ int vmid_scan(struct vmm **out, size_t *n);
 uint32_t vmid_tgid(uint32_t tid);
 /* comm of a task, "" if it is gone. */
 void vmid_comm(uint32_t pid, char comm[TASK_COMM_LEN]);
+/*
+ * Whether thread tid sits in KVM_RUN on one of its process's kvm-vcpu fds
+ * (false while it is on a CPU: /proc only shows a sleeping task's syscall).
+ */
+bool vmid_in_kvm_run(uint32_t tid);
 /* Adds VMMs without contention to the run and fills vCPU counts and names. */
 int vmid_annotate(struct run *r, uint32_t only_pid);
 
