@@ -15,6 +15,7 @@
 #include <json.h>
 #include "diff.h"
 #include "plot.h"
+#include "timeline.h"
 #include "sweep.h"
 
 static double value(const struct metric *m, const struct side *s, int vcpus)
@@ -251,6 +252,10 @@ int cmd_plot(int argc, char **argv)
 	static struct diff_opts o;
 	static struct series_buf before, after;
 	int err = 1, ret;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strncmp(argv[i], "--timeline", 10))
+			return cmd_plot_timeline(argc, argv);
 
 	o.plot = true;
 	o.out = "kvmlockstat-scaling";

@@ -16,7 +16,7 @@ static const struct subcmd {
 	{ "live", cmd_live, "trace mmu_lock contention now (the default)" },
 	{ "report", cmd_report, "re-render a recorded run: report RUN.json" },
 	{ "diff", cmd_diff, "before/after tables: diff BEFORE AFTER (records or sweep directories)" },
-	{ "plot", cmd_plot, "scaling chart (SVG + PNG): plot BEFORE [AFTER]" },
+	{ "plot", cmd_plot, "charts (SVG + PNG): plot BEFORE [AFTER]; plot --timeline FILE.csv" },
 };
 
 static void usage(FILE *f)

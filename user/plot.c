@@ -60,6 +60,14 @@ static void put_value(FILE *f, double v)
 		fputs(" ?", f);		/* set datafile missing '?' */
 }
 
+/* What one chart writes into the script: its data, then (per format) its panels. */
+struct chart {
+	int width, height;
+	void (*data)(FILE *f, const void *ctx);
+	void (*panels)(FILE *f, const void *ctx);
+	const void *ctx;
+};
+
 /* $name << EOD: vcpus dirty_ms contentions, one line per point. */
 static void put_datablock(FILE *f, const char *name, const struct plot_series *s)
 {
@@ -103,30 +111,49 @@ static void put_panels(FILE *f, const struct plot_series *before,
 	fputs("unset multiplot\n", f);
 }
 
-static void put_script(FILE *f, const struct outputs *o,
-		       const struct plot_series *before,
-		       const struct plot_series *after)
+struct scaling {
+	const struct plot_series *before, *after;
+};
+
+static void scaling_data(FILE *f, const void *ctx)
+{
+	const struct scaling *sc = ctx;
+
+	put_datablock(f, "before", sc->before);
+	if (sc->after)
+		put_datablock(f, "after", sc->after);
+	fputs("set xlabel 'vCPUs'\n"
+	      "set yrange [0:*]\n", f);
+}
+
+static void scaling_panels(FILE *f, const void *ctx)
+{
+	const struct scaling *sc = ctx;
+
+	put_panels(f, sc->before, sc->after);
+}
+
+static void put_script(FILE *f, const struct outputs *o, const struct chart *c)
 {
 	size_t i;
 
 	fputs("set datafile missing '?'\n", f);
-	put_datablock(f, "before", before);
-	if (after)
-		put_datablock(f, "after", after);
 	fputs("set grid\n"
 	      "set key top left\n"
-	      "set xlabel 'vCPUs'\n"
-	      "set yrange [0:*]\n"
 	      "set style line 1 lc rgb '#c0392b' lw 2 pt 7 ps 0.8\n"
-	      "set style line 2 lc rgb '#2471a3' lw 2 pt 5 ps 0.8\n", f);
+	      "set style line 2 lc rgb '#2471a3' lw 2 pt 5 ps 0.8\n"
+	      "set style line 3 lc rgb '#27ae60' lw 2 pt 9 ps 0.8\n"
+	      "set style line 4 lc rgb '#8e44ad' lw 2 pt 11 ps 0.8\n"
+	      "set style line 5 lc rgb '#7f8c8d' lw 1.5 dt 2\n", f);
+	c->data(f, c->ctx);
 	for (i = 0; i < NR_FORMATS; i++) {
 		fputs("set terminal ", f);
-		fprintf(f, formats[i].terminal, PLOT_WIDTH, PLOT_HEIGHT);
+		fprintf(f, formats[i].terminal, c->width, c->height);
 		/* Labels are literal: no '_' subscripts in "mmu_lock". */
 		fputs("\nset termoption noenhanced\nset output ", f);
 		put_quoted(f, o->tmp[i]);
 		fputc('\n', f);
-		put_panels(f, before, after);
+		c->panels(f, c->ctx);
 		fputs("set output\n", f);	/* closes the file */
 	}
 }
@@ -236,16 +263,14 @@ static int commit_outputs(struct outputs *o)
 	return 0;
 }
 
-static int write_script(const char *path, const struct outputs *o,
-			const struct plot_series *before,
-			const struct plot_series *after)
+static int write_script(const char *path, const struct outputs *o, const struct chart *c)
 {
 	FILE *f = fopen(path, "w");
 	int err = 0;
 
 	if (!f)
 		return -errno;
-	put_script(f, o, before, after);
+	put_script(f, o, c);
 	if (ferror(f))
 		err = -EIO;
 	if (fclose(f) && !err)
@@ -253,15 +278,12 @@ static int write_script(const char *path, const struct outputs *o,
 	return err;
 }
 
-int plot_scaling(const char *out_prefix, const struct plot_series *before,
-		 const struct plot_series *after)
+static int render(const char *out_prefix, const struct chart *c)
 {
 	struct outputs o;
 	char *script = NULL;
 	int err;
 
-	if (!out_prefix || check_series(before) || (after && check_series(after)))
-		return -EINVAL;
 	err = make_outputs(out_prefix, &o);
 	if (!err) {
 		script = make_temp(o.final[0]);
@@ -269,7 +291,7 @@ int plot_scaling(const char *out_prefix, const struct plot_series *before,
 			err = -ENOMEM;
 	}
 	if (!err)
-		err = write_script(script, &o, before, after);
+		err = write_script(script, &o, c);
 	if (!err)
 		err = run_gnuplot(script);
 	if (!err)
@@ -279,4 +301,128 @@ int plot_scaling(const char *out_prefix, const struct plot_series *before,
 	free(script);
 	free_outputs(&o);
 	return err;
+}
+
+int plot_scaling(const char *out_prefix, const struct plot_series *before,
+		 const struct plot_series *after)
+{
+	struct scaling sc = { before, after };
+	struct chart c = { PLOT_WIDTH, PLOT_HEIGHT, scaling_data, scaling_panels, &sc };
+
+	if (!out_prefix || check_series(before) || (after && check_series(after)))
+		return -EINVAL;
+	return render(out_prefix, &c);
+}
+
+/* ---- time charts ---- */
+
+/* $tl: x then every line of every panel; the last values again at the end (steps). */
+static void time_data(FILE *f, const void *ctx)
+{
+	const struct plot_time_chart *tc = ctx;
+
+	fputs("$tl << EOD\n", f);
+	for (size_t i = 0; i <= tc->n; i++) {
+		size_t row = i < tc->n ? i : tc->n - 1;
+
+		put_value(f, i < tc->n ? tc->x_start[i] : tc->x_end[row]);
+		for (size_t p = 0; p < tc->nr_panels; p++)
+			for (size_t l = 0; l < tc->panels[p].nr_lines; l++)
+				put_value(f, tc->panels[p].lines[l].y[row]);
+		fputc('\n', f);
+	}
+	fputs("EOD\n", f);
+	if (tc->overlay_n) {
+		fputs("$overlay << EOD\n", f);
+		for (size_t i = 0; i < tc->overlay_n; i++) {
+			put_value(f, tc->overlay_x[i]);
+			put_value(f, tc->overlay_y[i]);
+			fputc('\n', f);
+		}
+		fputs("EOD\n", f);
+	}
+	fputs("set format y '%.1s%c'\n", f);
+}
+
+/*
+ * An explicit [0:max] range: gnuplot 5.4 warns "empty y range" for an
+ * all-zero panel even with [0:1<*] once a y2 axis is on.
+ */
+static void put_range(FILE *f, const char *axis, const double *const *ys, size_t nr, size_t n)
+{
+	double max = 0;
+
+	for (size_t l = 0; l < nr; l++)
+		for (size_t i = 0; i < n; i++)
+			if (isfinite(ys[l][i]) && ys[l][i] > max)
+				max = ys[l][i];
+	fprintf(f, "set %srange [0:%.17g]\n", axis, max > 0 ? max * 1.08 : 1);
+}
+
+static void time_panel(FILE *f, const struct plot_time_chart *tc, size_t p, int *col)
+{
+	const struct plot_panel *pn = &tc->panels[p];
+	const double *ys[PLOT_MAX_LINES];
+	size_t nr = pn->nr_lines;
+
+	for (size_t l = 0; l < nr; l++)
+		ys[l] = pn->lines[l].y;
+	put_range(f, "y", ys, nr, tc->n);
+
+	fputs("set title ", f);
+	put_quoted(f, pn->title);
+	fputs("\nset ylabel ", f);
+	put_quoted(f, pn->ylabel);
+	fputc('\n', f);
+	if (p + 1 == tc->nr_panels) {
+		fputs("set xlabel ", f);
+		put_quoted(f, tc->xlabel);
+		fputc('\n', f);
+	}
+	fputs("plot", f);
+	for (size_t l = 0; l < pn->nr_lines; l++) {
+		fprintf(f, "%s $tl using 1:%d with steps ls %zu title ", l ? "," : "", (*col)++,
+			l % 4 + 1);
+		put_quoted(f, pn->lines[l].title);
+	}
+	if (tc->overlay_n) {
+		fputs(", $overlay using 1:2 axes x1y2 with lines ls 5 title ", f);
+		put_quoted(f, tc->overlay_title);
+	}
+	fputc('\n', f);
+}
+
+static void time_panels(FILE *f, const void *ctx)
+{
+	const struct plot_time_chart *tc = ctx;
+	int col = 2;
+
+	fprintf(f, "set multiplot layout %zu,1 title ", tc->nr_panels);
+	put_quoted(f, tc->title);
+	/* Same margins and x range in every panel: one time axis down the page. */
+	fprintf(f, "\nunset xlabel\nset key top right\nset lmargin 11\nset rmargin 11\n"
+		"set xrange [%.17g:%.17g]\n", tc->x_start[0], tc->x_end[tc->n - 1]);
+	if (tc->overlay_n) {
+		fputs("set y2tics\nset ytics nomirror\nset y2label ", f);
+		put_quoted(f, tc->overlay_title);
+		fputc('\n', f);
+		put_range(f, "y2", &tc->overlay_y, 1, tc->overlay_n);
+	}
+	for (size_t p = 0; p < tc->nr_panels; p++)
+		time_panel(f, tc, p, &col);
+	fputs("unset multiplot\n", f);
+}
+
+int plot_time_chart(const char *out_prefix, const struct plot_time_chart *tc)
+{
+	struct chart c = { PLOT_WIDTH, 60 + 260 * (int)(tc ? tc->nr_panels : 0),
+			   time_data, time_panels, tc };
+
+	if (!out_prefix || !tc || !tc->n || !tc->nr_panels || !tc->x_start || !tc->x_end ||
+	    (tc->overlay_n && (!tc->overlay_x || !tc->overlay_y)))
+		return -EINVAL;
+	for (size_t p = 0; p < tc->nr_panels; p++)
+		if (!tc->panels[p].nr_lines || tc->panels[p].nr_lines > PLOT_MAX_LINES)
+			return -EINVAL;
+	return render(out_prefix, &c);
 }

@@ -26,4 +26,37 @@ struct plot_series {
 int plot_scaling(const char *out_prefix, const struct plot_series *before,
 		 const struct plot_series *after);
 
+/* One line of a time chart panel: y[i] over the chart's interval i. */
+struct plot_line {
+	const char *title;
+	const double *y;
+};
+
+#define PLOT_MAX_LINES 8	/* per panel */
+
+struct plot_panel {
+	const char *title, *ylabel;
+	size_t nr_lines;
+	const struct plot_line *lines;
+};
+
+/*
+ * Panels stacked on one time axis, each line drawn as steps over the
+ * intervals [x_start[i], x_end[i]); an optional overlay series (e.g. a
+ * guest's progress rate) on the second y axis of every panel.
+ */
+struct plot_time_chart {
+	const char *title, *xlabel;
+	size_t n;
+	const double *x_start, *x_end;
+	size_t nr_panels;
+	const struct plot_panel *panels;
+	const char *overlay_title;
+	size_t overlay_n;		/* 0: no overlay */
+	const double *overlay_x, *overlay_y;
+};
+
+/* Renders out_prefix.svg and .png like plot_scaling (same errors). */
+int plot_time_chart(const char *out_prefix, const struct plot_time_chart *tc);
+
 #endif
