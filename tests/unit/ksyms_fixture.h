@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* cmocka fixture: the synthetic kallsyms of testutil.h, loaded (header-only). */
+/*
+ * cmocka fixture: the synthetic kallsyms of testutil.h, loaded (header-only).
+ * A test may define FIXTURE_KALLSYMS to its own table before including it.
+ */
 #ifndef KVMLOCKSTAT_KSYMS_FIXTURE_H
 #define KVMLOCKSTAT_KSYMS_FIXTURE_H
 
 #include "ksyms.h"
 #include "testutil.h"
+
+#ifndef FIXTURE_KALLSYMS
+#define FIXTURE_KALLSYMS SYNTH_KALLSYMS
+#endif
 
 struct fixture {
 	char *dir;
@@ -18,7 +25,7 @@ static int setup(void **state)
 
 	if (!f || !(f->dir = make_temp_dir()))
 		return -1;
-	path = write_file_in(f->dir, "kallsyms", SYNTH_KALLSYMS);
+	path = write_file_in(f->dir, "kallsyms", FIXTURE_KALLSYMS);
 	if (!path)
 		return -1;
 	f->k = ksyms_load(path);

@@ -41,7 +41,7 @@ static char *path_in(const char *dir, const char *name)
 	return p;
 }
 
-static void assert_svg(const char *path)
+static void assert_svg(const char *path, const char *needle)
 {
 	size_t len;
 	char *buf = slurp(path, &len);
@@ -51,7 +51,7 @@ static void assert_svg(const char *path)
 	assert_memory_equal(buf, "<?xml", 5);
 	assert_non_null(strstr(buf, "<svg"));
 	assert_non_null(strstr(buf, "</svg>"));
-	assert_non_null(strstr(buf, "mmu_lock contentions"));
+	assert_non_null(strstr(buf, needle));
 	free(buf);
 }
 
@@ -77,7 +77,7 @@ static void test_before_after(void **state)
 	if (gnuplot_missing())
 		skip();
 	assert_int_equal(plot_scaling(prefix, &before, &after), 0);
-	assert_svg(svg);
+	assert_svg(svg, "mmu_lock contentions");
 	assert_png(png);
 	assert_int_equal(count_entries(dir), 2);	/* no temp, no script */
 	/* Keep a copy to look at, if asked. */
@@ -175,6 +175,60 @@ static void test_gnuplot_fails(void **state)
 	assert_int_equal(count_entries(dir), 0);
 }
 
+/* A timeline: steps over six intervals, an all-zero line, a progress overlay. */
+static const double t0[] = { 0, 0.5, 1, 1.5, 2, 2.5 }, t1[] = { 0.5, 1, 1.5, 2, 2.5, 2.8 };
+static const double perm[] = { 0, 0, 900, 1200, 1100, 0 }, zero[6];
+static const double wl[] = { 0, 3, 40, 55, 38, 1 }, px[] = { -0.2, 0.6, 1.2, 2.1, 3 };
+static const double py[] = { 1000, 1000, 200, 150, 990 };
+static const struct plot_line fault_lines[] = { { "permission", perm }, { "access", zero } };
+static const struct plot_line wait_lines[] = { { "dirty log", wl } };
+static const struct plot_panel tpanels[] = {
+	{ "faults by type", "faults/s", 2, fault_lines },
+	{ "waits by writer path", "waits/s", 1, wait_lines },
+};
+
+static void test_time_chart(void **state)
+{
+	const char *dir = *state;
+	char *prefix = path_in(dir, "tl"), *svg = path_in(dir, "tl.svg"), *png = path_in(dir, "tl.png");
+	struct plot_time_chart tc = { "timeline", "seconds", 6, t0, t1, 2, tpanels,
+				      "guest pages/s", 5, px, py };
+
+	if (gnuplot_missing())
+		skip();
+	assert_int_equal(plot_time_chart(prefix, &tc), 0);
+	assert_svg(svg, "waits by writer path");
+	assert_svg(svg, "guest pages/s");
+	assert_png(png);
+	assert_int_equal(count_entries(dir), 2);
+	tc.overlay_n = 0;			/* without the overlay */
+	assert_int_equal(plot_time_chart(prefix, &tc), 0);
+	assert_png(png);
+	free(prefix);
+	free(svg);
+	free(png);
+}
+
+static void test_time_chart_invalid(void **state)
+{
+	const char *dir = *state;
+	char *prefix = path_in(dir, "bad");
+	struct plot_panel empty = { "none", "-", 0, fault_lines };
+	struct plot_time_chart tc = { "t", "s", 6, t0, t1, 2, tpanels, "p", 5, px, py }, b;
+
+	b = tc, b.n = 0;
+	assert_int_equal(plot_time_chart(prefix, &b), -EINVAL);
+	b = tc, b.nr_panels = 1, b.panels = &empty;
+	assert_int_equal(plot_time_chart(prefix, &b), -EINVAL);
+	b = tc, b.overlay_y = NULL;
+	assert_int_equal(plot_time_chart(prefix, &b), -EINVAL);
+	b = tc, b.x_end = NULL;
+	assert_int_equal(plot_time_chart(prefix, &b), -EINVAL);
+	assert_int_equal(plot_time_chart(prefix, NULL), -EINVAL);
+	assert_int_equal(count_entries(dir), 0);
+	free(prefix);
+}
+
 static void test_missing_dir(void **state)
 {
 	assert_int_equal(plot_scaling("/nonexistent-dir/scaling", &before, &after), -ENOENT);
@@ -189,6 +243,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_gnuplot, tempdir_setup, tempdir_teardown),
 		cmocka_unit_test_setup_teardown(test_gnuplot_fails, tempdir_setup, tempdir_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_time_chart, tempdir_setup, tempdir_teardown),
+		cmocka_unit_test_setup_teardown(test_time_chart_invalid, tempdir_setup, tempdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
