@@ -23,6 +23,8 @@ if [ -n "${LAB_GUEST:-}" ]; then
     cp "$LAB_GUEST" "$stage/lab/custom.sh"
     cp "$bindir/contend" "$stage/lab/"
 fi
+# LAB_EXTRA_ROOT: directories whose contents join the root (the migration lab's QEMU).
+for d in ${LAB_EXTRA_ROOT:-}; do cp -a "$d/." "$stage/"; done
 chmod 755 "$stage/init" "$stage/bin/busybox"
 
 copy_module() {
