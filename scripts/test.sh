@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/.."
 
-all_suites="unit integration fault-host perfdata fuzz lab-smoke diff lab-mmu-lock kernel"
+all_suites="unit integration fault-host perfdata fuzz lab-smoke diff lab-mmu-lock lab-migrate kernel"
 suites=${TEST_SUITES:-$all_suites}
 log=build/test-logs
 tp=0 tf=0 ts=0 broken=()
@@ -29,6 +29,7 @@ suite_cmd() {
     diff) echo "tests/integration/diff.sh build build/lab/smoke-arm64 build/lab/smoke-x86_64" ;;
     lab-smoke) echo "make -s lab-smoke" ;;
     lab-mmu-lock) echo "make -s lab-mmu-lock" ;;
+    lab-migrate) echo "tests/lab/migrate.sh" ;;
     fault-host) echo "make -s fault-host" ;;
     kernel) echo "make -s kernel-ci" ;;
     *) return 1 ;;

@@ -2,7 +2,7 @@
 /*
  * labmig-qmp: the migration lab's QMP client (QMP over TCP on 127.0.0.1).
  *
- *   labmig-qmp [-t SECONDS] PORT COMMAND...
+ *   labmig-qmp [-t SECONDS] PORT|PIPE COMMAND...
  *	runs each COMMAND (a QMP JSON object, e.g. '{"execute":"query-status"}')
  *	and prints its "return" as one JSON line; a QMP error ends it, exit 1.
  *   labmig-qmp [-t SECONDS] -w [-i S] [-T S] [-l LOG.csv] [-x S -X COMMAND] PORT [COMMAND...]
@@ -13,12 +13,19 @@
  *	row when the COMMANDs are sent, then every poll (unix_time,status,transferred,
  *	remaining,total,dirty_sync_count,dirty_pages_rate), flushed, so a failure keeps it.
  * -t: how long to retry connecting while the QEMU starts, and to wait for a reply.
+ * PORT is a TCP port on 127.0.0.1, or a path P of a QEMU "-chardev pipe,path=P" monitor
+ * (FIFOs P.in and P.out), for lab kernels built without INET. A pipe monitor greets
+ * only its first client, so no greeting is required, and replies are matched to
+ * their command by an "id" of ours (a reply a dead client left behind is skipped).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <json-c/json.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +36,10 @@
 
 struct qmp {
 	FILE *in, *out;
-	int port;
+	int port;		/* 0: pipe monitor at path */
+	const char *path;
+	unsigned int seq;
+	double timeout;		/* for a reply on a pipe (sockets use SO_RCVTIMEO) */
 };
 
 static int err(const char *fmt, ...)
@@ -91,16 +101,29 @@ static int qmp_connect(struct qmp *q, double timeout)
 	return q->in && q->out ? 0 : err("fdopen: %s", strerror(errno));
 }
 
-/* The next reply (not an event); NULL when the connection is gone. */
-static json_object *qmp_read(struct qmp *q)
+/* A pipe never reports a dead QEMU (we hold both ends): wait with a deadline. */
+static int wait_readable(struct qmp *q)
+{
+	struct pollfd p = { .fd = fileno(q->in), .events = POLLIN };
+
+	if (q->port)
+		return 0;
+	if (poll(&p, 1, (int)(q->timeout * 1000)) == 1)
+		return 0;
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+/* The reply carrying our id (greeting, events, stale replies skipped); NULL when gone. */
+static json_object *qmp_read(struct qmp *q, const char *id)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	json_object *o;
+	json_object *o, *v;
 
-	while (getline(&line, &cap, q->in) > 0) {
+	while (!wait_readable(q) && getline(&line, &cap, q->in) > 0) {
 		o = json_tokener_parse(line);
-		if (o && !json_object_object_get_ex(o, "event", NULL)) {
+		if (o && json_object_object_get_ex(o, "id", &v) && !strcmp(json_object_get_string(v), id)) {
 			free(line);
 			return o;
 		}
@@ -112,21 +135,41 @@ static json_object *qmp_read(struct qmp *q)
 	return NULL;
 }
 
-/* Sends one command; returns its "return" (a reference the caller puts), NULL on error. */
-static json_object *qmp_exec(struct qmp *q, const char *cmd)
+/*
+ * Sends one command (a JSON object) with an id of ours; returns its "return" (a
+ * reference the caller puts), NULL on error. An error whose text holds OK_ERROR
+ * counts as an empty return.
+ */
+static json_object *qmp_exec_quiet(struct qmp *q, const char *cmd, const char *ok_error)
 {
-	json_object *reply, *ret, *e, *cls, *desc;
+	json_object *obj, *reply, *ret, *e, *cls, *desc;
+	char id[64];
+	int rc;
 
-	if (fprintf(q->out, "%s\n", cmd) < 0 || fflush(q->out)) {
+	obj = json_tokener_parse(cmd);
+	if (!obj || !json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		err("%s: not a JSON object", cmd);
+		return NULL;
+	}
+	snprintf(id, sizeof(id), "labmig-%d-%u", (int)getpid(), ++q->seq);
+	json_object_object_add(obj, "id", json_object_new_string(id));
+	rc = fprintf(q->out, "%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+	json_object_put(obj);
+	if (rc < 0 || fflush(q->out)) {
 		err("%s: QMP write: %s", cmd, strerror(errno));
 		return NULL;
 	}
-	reply = qmp_read(q);
+	reply = qmp_read(q, id);
 	if (!reply)
 		return NULL;
 	if (json_object_object_get_ex(reply, "error", &e)) {
 		json_object_object_get_ex(e, "class", &cls);
 		json_object_object_get_ex(e, "desc", &desc);
+		if (ok_error && strstr(json_object_get_string(desc), ok_error)) {
+			json_object_put(reply);
+			return json_object_new_object();
+		}
 		fprintf(stderr, "labmig-qmp: %s: %s: %s\n", cmd, json_object_get_string(cls),
 			json_object_get_string(desc));
 		json_object_put(reply);
@@ -142,19 +185,47 @@ static json_object *qmp_exec(struct qmp *q, const char *cmd)
 	return ret;
 }
 
+static json_object *qmp_exec(struct qmp *q, const char *cmd)
+{
+	return qmp_exec_quiet(q, cmd, NULL);
+}
+
+/* O_RDWR: opening a FIFO so never blocks, whether QEMU has it open yet or not. */
+static int pipe_connect(struct qmp *q, double timeout)
+{
+	char in[PATH_MAX], out[PATH_MAX];
+	double deadline = now() + timeout;
+	int ifd, ofd;
+
+	snprintf(in, sizeof(in), "%s.in", q->path);
+	snprintf(out, sizeof(out), "%s.out", q->path);
+	while (access(in, W_OK) || access(out, R_OK)) {
+		if (now() > deadline)
+			return err("no QMP pipe %s.in/.out: %s", q->path, strerror(errno));
+		usleep(200000);
+	}
+	ifd = open(in, O_RDWR);
+	ofd = open(out, O_RDWR);
+	if (ifd < 0 || ofd < 0)
+		return err("QMP pipe %s: %s", q->path, strerror(errno));
+	q->out = fdopen(ifd, "w");
+	q->in = fdopen(ofd, "r");
+	q->timeout = timeout;
+	if (!q->in || !q->out)
+		return err("fdopen: %s", strerror(errno));
+	/* Unbuffered, so poll() sees every byte not yet read. */
+	setvbuf(q->in, NULL, _IONBF, 0);
+	return 0;
+}
+
 static int qmp_open(struct qmp *q, double timeout)
 {
-	json_object *greeting, *ret;
+	json_object *ret;
 
-	if (qmp_connect(q, timeout))
+	if (q->port ? qmp_connect(q, timeout) : pipe_connect(q, timeout))
 		return -1;
-	greeting = qmp_read(q);
-	if (!greeting || !json_object_object_get_ex(greeting, "QMP", NULL)) {
-		json_object_put(greeting);
-		return err("no QMP greeting");
-	}
-	json_object_put(greeting);
-	ret = qmp_exec(q, "{\"execute\":\"qmp_capabilities\"}");
+	/* Negotiated already: a pipe monitor's earlier client did it. */
+	ret = qmp_exec_quiet(q, "{\"execute\":\"qmp_capabilities\"}", "negotiation is already complete");
 	if (!ret)
 		return -1;
 	json_object_put(ret);
@@ -204,10 +275,6 @@ static int run_cmds(struct qmp *q, char **cmds, int n)
 	int i;
 
 	for (i = 0; i < n; i++) {
-		ret = json_tokener_parse(cmds[i]);
-		if (!ret)
-			return err("%s: not JSON", cmds[i]), 2;
-		json_object_put(ret);
 		ret = qmp_exec(q, cmds[i]);
 		if (!ret)
 			return 1;
@@ -310,7 +377,10 @@ int main(int argc, char **argv)
 	if (optind >= argc || (!wait && argc - optind < 2) || (!wait && w.later) || (!w.later != !w.later_s))
 		return usage();
 	q.port = (int)strtol(argv[optind], &end, 10);
-	if (*end || q.port <= 0 || q.port > 65535) {
+	if (*end || !*argv[optind]) {
+		q.port = 0;
+		q.path = argv[optind];
+	} else if (q.port <= 0 || q.port > 65535) {
 		fprintf(stderr, "labmig-qmp: %s: not a TCP port\n", argv[optind]);
 		return 2;
 	}

@@ -18,7 +18,7 @@ baseline() {
     awk -F, -v s="$2" 'NR > 1 && $1 < s { r[++n] = $2 }
         END { m = 0; for (i = int(n / 2) + 1; i <= n; i++) v[++m] = r[i]
               for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-              print m ? ((m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2) : 0 }' "$1/progress.csv"
+              printf "%.0f\n", m ? ((m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2) : 0 }' "$1/progress.csv"
 }
 
 # degraded RESULTS START BASE PCT: seconds after START with rate below BASE * (1 - PCT/100).
@@ -55,7 +55,7 @@ if [ -f "$R/timeline.csv" ]; then
     pre=$(awk -F, 'NR == 2 { printf "%.6f", $4 }' "$R/timeline.csv")
     echo
     echo "  kvmlockstat timeline (all VMs)         before migration   during migration"
-    for c in faults_permission fast_path_fast waits_write waits_read waits_spin wait_ns_dirty_log get_dirty_log_calls clear_dirty_log_calls; do
+    for c in faults_permission fast_path_fast fast_path_slow waits_write waits_read waits_spin wait_ns_dirty_log get_dirty_log_calls clear_dirty_log_calls; do
         printf '  %-38s %16s %18s\n' "$c" "$(timeline_sum "$R" "$c" "$pre" "$start")" "$(timeline_sum "$R" "$c" "$start" "$end")"
     done
 fi

@@ -10,8 +10,18 @@
 #   guest.sh --scenario DIR CASE    the part kvmlockstat runs as its command
 R=${1:?results}
 B=${2:-/lab}
-QMP_SRC=4444 QMP_DST=4445 MIG_PORT=4446
 export PATH=/bin:/usr/bin:/lab
+# QMP and the migration stream over TCP on 127.0.0.1; a lab kernel without INET (the
+# kernel-patches/ kernels: lab.config keeps them small) gets FIFOs instead: QMP on a
+# pipe chardev, the stream through "exec:cat" and a named pipe. Same QEMU code paths
+# for RAM and dirty logging either way.
+if [ -d /proc/sys/net/ipv4 ]; then
+    TRANSPORT=tcp QMP_SRC=4444 QMP_DST=4445
+    MIG_TO=tcp:127.0.0.1:4446 MIG_FROM=tcp:127.0.0.1:4446
+else
+    TRANSPORT=pipe QMP_SRC=/tmp/src.qmp QMP_DST=/tmp/dst.qmp
+    MIG_TO="exec:cat > /tmp/mig.fifo" MIG_FROM="exec:cat /tmp/mig.fifo"
+fi
 log() { echo "migrate: $*"; }
 
 if [ "$R" = --scenario ]; then
@@ -26,6 +36,11 @@ fi
 qemu() {
     ram=$1 qmp=$2
     shift 2
+    if [ "$TRANSPORT" = tcp ]; then
+        set -- "$@" -qmp tcp:127.0.0.1:"$qmp",server=on,wait=off
+    else
+        set -- "$@" -chardev pipe,id=qmp,path="$qmp" -mon chardev=qmp,mode=control
+    fi
     if [ "$MIG_ARCH" = arm64 ]; then
         set -- qemu-system-aarch64 -M virt,gic-version=host,memory-backend=mem -cpu host \
             -device loader,addr=0x40200000,data="$MIG_WSET",data-len=8 \
@@ -37,7 +52,14 @@ qemu() {
     fi
     exec "$@" -accel kvm -smp 1 -m "${MIG_MEM}M" -nodefaults -display none -serial none \
         -object memory-backend-file,id=mem,size="${MIG_MEM}M",mem-path="$ram",share=on \
-        -kernel "$B/labmig-guest.elf" -qmp tcp:127.0.0.1:"$qmp",server=on,wait=off
+        -kernel "$B/labmig-guest.elf"
+}
+
+# Fresh FIFOs per case: nothing a previous case left in them is read.
+make_fifos() {
+    rm -f /tmp/mig.fifo /tmp/src.qmp.* /tmp/dst.qmp.*
+    [ "$TRANSPORT" = pipe ] || return 0
+    mkfifo /tmp/mig.fifo /tmp/src.qmp.in /tmp/src.qmp.out /tmp/dst.qmp.in /tmp/dst.qmp.out
 }
 
 qmp() { "$B/labmig-qmp" -t 120 "$@"; }
@@ -53,13 +75,15 @@ cleanup() {
 
 run_scenario() {
     rm -f /tmp/src.ram /tmp/dst.ram
+    make_fifos
+    echo "$TRANSPORT" > "$R/transport"
     qemu /tmp/src.ram $QMP_SRC > "$R/qemu-src.log" 2>&1 &
     src=$!
     "$B/labmig-progress" -i "$MIG_SAMPLE" /tmp/src.ram /tmp/dst.ram "$R/progress.csv" &
     prog=$!
     qmp $QMP_SRC '{"execute":"query-status"}' > /dev/null || { log "FAIL: the source QEMU did not start"; return 1; }
     # The destination starts now, so its start-up is not in the baseline.
-    qemu /tmp/dst.ram $QMP_DST -incoming tcp:127.0.0.1:$MIG_PORT > "$R/qemu-dst.log" 2>&1 &
+    qemu /tmp/dst.ram $QMP_DST -incoming "$MIG_FROM" > "$R/qemu-dst.log" 2>&1 &
     dst=$!
     qmp $QMP_DST '{"execute":"query-status"}' > /dev/null || { log "FAIL: the destination QEMU did not start"; return 1; }
     log "source and destination running; migration in ${MIG_PRE}s"
@@ -72,7 +96,7 @@ run_scenario() {
     qmp -w -i "$MIG_SAMPLE" -T "$MIG_TIMEOUT" -l "$R/migrate.csv" -x "$MIG_DIRTY" \
         -X "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"downtime-limit\":$MIG_FINAL_DOWNTIME}}" $QMP_SRC \
         "{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"max-bandwidth\":$MIG_BW,\"downtime-limit\":$MIG_DOWNTIME}}" \
-        "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"tcp:127.0.0.1:$MIG_PORT\"}}" > "$R/migrate.out" 2> "$R/migrate.err"
+        "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"$MIG_TO\"}}" > "$R/migrate.out" 2> "$R/migrate.err"
     rc=$?
     cat "$R/migrate.out" "$R/migrate.err"
     [ "$rc" = 0 ] || log "FAIL: migration did not complete (rc=$rc): $(tail -n 1 "$R/migrate.err")"
@@ -96,7 +120,8 @@ if [ -n "${scenario:-}" ]; then
     exit $rc
 fi
 
-ifconfig lo 127.0.0.1 up || ip link set lo up
+[ "$TRANSPORT" = tcp ] && ifconfig lo 127.0.0.1 up
+log "QMP and migration over $TRANSPORT"
 log "QEMU: $(qemu-system-aarch64 --version 2> /dev/null || qemu-system-x86_64 --version | head -1)"
 # Each case under its own kvmlockstat: "migrate" must complete, "kill" (the
 # destination killed mid-way) must fail clearly and still leave its timeline.

@@ -53,7 +53,7 @@ resolve_kernel() {
     [ "${LAB_KERNEL:-}" = before ] || return 0
     [ "$LAB_ARCH" = arm64 ] || die "LAB_KERNEL=before is an arm64 kernel (kernel-patches/)"
     export KERNEL_CACHE=${KERNEL_CACHE:-/var/cache/kvmlockstat/kernel}
-    if ! ls "$KERNEL_CACHE"/before-*/Image build/kernel/before/Image > /dev/null 2>&1; then
+    if ! ls "$KERNEL_CACHE"/before-*/Image > /dev/null 2>&1 && ! [ -f build/kernel/before/Image ]; then
         die "no \"before\" kernel in $KERNEL_CACHE or build/kernel/before: make kernel-before (a kernel build, ~25 min)"
     fi
     scripts/kernel/build.sh before >&2
