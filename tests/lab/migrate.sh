@@ -46,9 +46,10 @@ check_migrate() {
         jq_true '.timeline | length > 0' "$M/kvmlockstat.json"
     first=$(awk -F, 'NR == 2 { print $4 }' "$M/timeline.csv")
     last=$(awk -F, 'NR > 1 { e = $5 } END { print e }' "$M/timeline.csv")
+    # From before the guest's first progress to past the end of the migration.
     check "[$a] timeline covers the run: $first .. $last around the migration $start .. $end" \
-        awk -v f="$first" -v l="$last" -v p="$(sed -n 2p "$M/progress.csv" | cut -d, -f1)" -v e="$end" \
-        'BEGIN { exit !(f != "" && f <= p && l >= e) }'
+        awk -v f="$first" -v l="$last" -v p="$(awk -F, 'NR > 1 && $2 > 0 { print $1; exit }' "$M/progress.csv")" \
+        -v e="$end" 'BEGIN { exit !(f != "" && f <= p && l >= e) }'
     check "[$a] timeline has no gaps (one row per VM per interval)" timeline_gapless "$M"
     before=$(timeline_sum "$M" faults_permission "$first" "$start")
     during=$(timeline_sum "$M" faults_permission "$start" "$end")
