@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,8 +350,8 @@ static int wait_migrate(struct qmp *q, const struct wait_opts *w)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: labmig-qmp [-t S] PORT COMMAND...\n"
-			"       labmig-qmp [-t S] -w [-i S] [-T S] [-l LOG.csv] [-x S -X COMMAND] PORT [COMMAND...]\n");
+	fprintf(stderr, "usage: labmig-qmp [-t S] PORT|PIPE COMMAND...\n"
+			"       labmig-qmp [-t S] -w [-i S] [-T S] [-l LOG.csv] [-x S -X COMMAND] PORT|PIPE [COMMAND...]\n");
 	return 2;
 }
 
@@ -384,6 +385,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "labmig-qmp: %s: not a TCP port\n", argv[optind]);
 		return 2;
 	}
+	/* A QEMU gone mid-command is a write error to report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 	if (qmp_open(&q, connect_timeout))
 		return 1;
 	w.cmds = argv + optind + 1;

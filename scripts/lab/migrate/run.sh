@@ -1,7 +1,7 @@
 #!/bin/bash
-# run.sh: the migration lab (what `make lab-migrate` runs). Builds the guest-side tools
-# for the lab's architecture, fetches Debian's QEMU for it (fetch-qemu.sh), boots the
-# lab with guest.sh as its guest script, then prints the seed's three figures beside
+# run.sh: the migration lab (what `make lab-migrate` runs). Fetches Debian's QEMU for
+# the lab's architecture (fetch-qemu.sh), boots the lab with guest.sh as its guest
+# script and the guest-side tools (LAB_EXTRA_BINS, built by lab.sh), then prints the seed's three figures beside
 # the cover letter's (figures.sh) and plots the timeline with the guest's progress.
 # Settings (environment or make variables), defaults for a short run:
 #   LAB_ARCH arm64|x86_64; LAB_KERNEL before (the kernel-patches/ "before" kernel, arm64)
@@ -18,10 +18,10 @@ cd "$(dirname "$(realpath "$0")")/../../.."
 export LAB_ARCH=${LAB_ARCH:-arm64}
 # Short by default (the CI test). QEMU switches over once what is left to send fits in
 # max-bandwidth x downtime-limit; the working set (16 MiB, rewritten for ever) does not
-# fit in 16 MB/s x 0.3 s, so dirty logging goes on round after round until MIG_DIRTY
+# fit in 16 MB/s x 10 ms, so dirty logging goes on round after round until MIG_DIRTY
 # seconds in, when the downtime limit is raised to MIG_FINAL_DOWNTIME and it converges.
 MIG_MEM=${MIG_MEM:-64} MIG_WSET=${MIG_WSET:-4096} MIG_FILL=${MIG_FILL:-2048}
-MIG_BW=${MIG_BW:-16000000} MIG_DOWNTIME=${MIG_DOWNTIME:-300} MIG_DIRTY=${MIG_DIRTY:-20}
+MIG_BW=${MIG_BW:-16000000} MIG_DOWNTIME=${MIG_DOWNTIME:-10} MIG_DIRTY=${MIG_DIRTY:-20}
 MIG_FINAL_DOWNTIME=${MIG_FINAL_DOWNTIME:-60000} MIG_PRE=${MIG_PRE:-10}
 MIG_POST=${MIG_POST:-5} MIG_TIMEOUT=${MIG_TIMEOUT:-150} MIG_SAMPLE=${MIG_SAMPLE:-0.5}
 MIG_KILL_DST=${MIG_KILL_DST:-5} MIG_CASES=${MIG_CASES:-migrate}
@@ -61,20 +61,6 @@ resolve_kernel() {
     KERNEL_LABEL=before
 }
 
-build_tools() {
-    local out mk
-    if [ "$LAB_ARCH" = arm64 ]; then
-        out=build/arm64
-        mk=(make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- STATIC=1 OUT=$out)
-    else
-        out=build/x86-static
-        mk=(make ARCH=x86 STATIC=1 OUT=$out)
-    fi
-    "${mk[@]}" labmig >&2 || die "building the guest-side tools failed"
-    rm -rf "$stage" && mkdir -p "$stage/lab"
-    cp "$out/labmig-qmp" "$out/labmig-progress" "$out/labmig-guest.elf" "$stage/lab/"
-}
-
 # The guest script reads its settings from the initramfs: bake them in.
 guest_script() {
     local v
@@ -90,10 +76,11 @@ export LAB_RESULTS=${LAB_RESULTS:-build/lab/migrate-$LAB_ARCH$([ "$KERNEL_LABEL"
 stage=build/lab/migrate-stage-$LAB_ARCH
 [ "${LAB_SKIP_DEPS:-0}" = 1 ] || scripts/lab/deps.sh "$LAB_ARCH"
 scripts/lab/migrate/fetch-qemu.sh "$LAB_ARCH"
-build_tools
+rm -rf "$stage" && mkdir -p "$stage"
 guest_script
 debarch=$([ "$LAB_ARCH" = arm64 ] && echo arm64 || echo amd64)
-export LAB_EXTRA_ROOT="$(realpath "${LAB_CACHE:-build/lab-cache}/root-$debarch/qemu") $(realpath "$stage")"
+export LAB_EXTRA_ROOT=$(realpath "${LAB_CACHE:-build/lab-cache}/root-$debarch/qemu")
+export LAB_EXTRA_BINS="labmig-qmp labmig-progress labmig-guest.elf"
 # 2 emulated CPUs on this 2-core host; room for two copies of the guest's RAM in the lab VM's tmpfs, and QEMU itself.
 export LAB_MEM=${LAB_MEM:-$(( (2 * MIG_MEM + 1024) ))M} LAB_CPUS=${LAB_CPUS:-2}
 lab_rc=0
