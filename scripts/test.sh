@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/.."
 
-all_suites="unit integration fault-host perfdata fuzz lab-smoke diff lab-mmu-lock lab-migrate kernel"
+all_suites="unit integration timeline fault-host perfdata fuzz lab-smoke diff lab-mmu-lock lab-timeline lab-migrate kernel"
 suites=${TEST_SUITES:-$all_suites}
 log=build/test-logs
 tp=0 tf=0 ts=0 broken=()
@@ -24,11 +24,13 @@ suite_cmd() {
     case $1 in
     unit) echo "make -s unit" ;;
     integration) echo "make -s integration" ;;
+    timeline) echo "make -s timeline" ;;
     perfdata) echo "make -s perfdata-integration" ;;
     fuzz) echo "make -s fuzz" ;;
     diff) echo "tests/integration/diff.sh build build/lab/smoke-arm64 build/lab/smoke-x86_64" ;;
     lab-smoke) echo "make -s lab-smoke" ;;
     lab-mmu-lock) echo "make -s lab-mmu-lock" ;;
+    lab-timeline) echo "make -s lab-timeline" ;;
     lab-migrate) echo "tests/lab/migrate.sh" ;;
     fault-host) echo "make -s fault-host" ;;
     kernel) echo "make -s kernel-ci" ;;

@@ -13,5 +13,15 @@ finish() {
     echo "${SUITE:-tests}: $passed passed, $failed failed, $skipped skipped"
     [ "$failed" -eq 0 ]
 }
+# expect_error WHAT PATTERN CMD...: CMD must fail (not crash: exit < 128) and say PATTERN.
+expect_error() {
+    local what=$1 pat=$2 rc out; shift 2
+    out=$("$@" 2>&1); rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && grep -q -- "$pat" <<< "$out"; then
+        pass "$what"
+    else
+        fail "$what: exit $rc, output: ${out:0:300}"
+    fi
+}
 # jq_true JQ-ARGS...: true when the jq expression holds (jq -e), quietly.
 jq_true() { jq -e "$@" > /dev/null; }

@@ -267,12 +267,7 @@ int cmd_plot(int argc, char **argv)
 	if (o.after.path)
 		make_series(&after, &o.after, "after");
 	ret = plot_scaling(o.out, &before.s, o.after.path ? &after.s : NULL);
-	if (ret)
-		fprintf(stderr, "kvmlockstat plot: %s%s\n", strerror(-ret),
-			ret == -ENOENT ? " (gnuplot not installed: apt-get install gnuplot-nox)" : "");
-	else
-		fprintf(stderr, "kvmlockstat plot: %s.svg and %s.png written\n", o.out, o.out);
-	err = ret ? 1 : 0;
+	err = plot_done(o.out, ret);
 out:
 	sweep_free(&o.before);
 	sweep_free(&o.after);

@@ -426,3 +426,13 @@ int plot_time_chart(const char *out_prefix, const struct plot_time_chart *tc)
 			return -EINVAL;
 	return render(out_prefix, &c);
 }
+
+int plot_done(const char *out_prefix, int err)
+{
+	if (err)
+		fprintf(stderr, "kvmlockstat plot: %s%s\n", strerror(-err),
+			err == -ENOENT ? " (gnuplot not installed: apt-get install gnuplot-nox)" : "");
+	else
+		fprintf(stderr, "kvmlockstat plot: %s.svg and %s.png written\n", out_prefix, out_prefix);
+	return err ? 1 : 0;
+}

@@ -26,6 +26,12 @@ struct plot_series {
 int plot_scaling(const char *out_prefix, const struct plot_series *before,
 		 const struct plot_series *after);
 
+/*
+ * The plot subcommands' last word on a plot_* result: "PREFIX.svg and
+ * PREFIX.png written", or why not, on stderr; returns the exit status.
+ */
+int plot_done(const char *out_prefix, int err);
+
 /* One line of a time chart panel: y[i] over the chart's interval i. */
 struct plot_line {
 	const char *title;

@@ -279,6 +279,20 @@ static void lock_tasks(FILE *f, const struct lock_rec *l)
 	free(t);
 }
 
+/* Waits by the writer path the waiter was on (user/waitpath.c). */
+static void wait_paths_line(FILE *f, const struct lock_rec *l)
+{
+	struct count_ns p[NR_WAIT_PATHS];
+	char ns[16];
+
+	lock_wait_paths(l, p);
+	fputs("    waits by path:", f);
+	for (int i = 0; i < NR_WAIT_PATHS; i++)
+		fprintf(f, "%s %s %llu (%s)", i ? "," : "", wait_path_names[i],
+			(unsigned long long)p[i].count, fmt_ns(ns, sizeof(ns), p[i].total_ns));
+	fputc('\n', f);
+}
+
 static void summary_vm(FILE *f, const struct run *r, const struct vm_rec *v)
 {
 	const struct lock_rec *l = vm_lock(r, v);
@@ -291,6 +305,7 @@ static void summary_vm(FILE *f, const struct run *r, const struct vm_rec *v)
 	vm_fault_block(f, r, v, true);
 	if (!l)
 		return;
+	wait_paths_line(f, l);
 	lock_tasks(f, l);
 	for (int m = 0; m < NR_MODES; m++) {
 		if (!l->mode[m].count)

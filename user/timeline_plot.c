@@ -258,13 +258,7 @@ int cmd_plot_timeline(int argc, char **argv)
 	if (o.progress && read_progress(o.progress, rows[0].unix_start - rows[0].t_start_s,
 					&px, &py, &pn))
 		goto out;
-	ret = draw(&o, &s, px, py, pn);
-	if (ret)
-		fprintf(stderr, "kvmlockstat plot: %s%s\n", strerror(-ret),
-			ret == -ENOENT ? " (gnuplot not installed: apt-get install gnuplot-nox)" : "");
-	else
-		fprintf(stderr, "kvmlockstat plot: %s.svg and %s.png written\n", o.out, o.out);
-	ret = ret ? 1 : 0;
+	ret = plot_done(o.out, draw(&o, &s, px, py, pn));
 out:
 	free_series(&s);
 	free(rows);

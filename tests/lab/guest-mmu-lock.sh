@@ -9,12 +9,15 @@ T=/sys/kernel/tracing
 TRIG="hist:keys=lock_addr.hex:size=8192"
 [ -d $T/events ] || mount -t tracefs nodev $T
 
-echo "$TRIG" > $T/events/lock/contention_begin/trigger || echo "guest: no hist trigger"
+hist=0
+[ -e $T/events/lock/contention_begin/hist ] && echo "$TRIG" > $T/events/lock/contention_begin/trigger && hist=1
 "$B/kvmlockstat" -i 1 -j "$R/mmu_lock.json" --perf-data "$R/mmu_lock.data" --folded "$R/mmu_lock.folded" \
     -- "$B/contend" -s "${CONTEND_SECONDS:-4}" -m 64 > "$R/kvmlockstat.out" 2>&1
 echo $? > "$R/kvmlockstat.rc"
 # perf on the host reads the perf.data with this boot's symbols.
 cat /proc/kallsyms > "$R/kallsyms"
-cat $T/events/lock/contention_begin/hist > "$R/contention_begin.hist" 2>/dev/null
-echo "!$TRIG" > $T/events/lock/contention_begin/trigger
+if [ $hist = 1 ]; then
+    cat $T/events/lock/contention_begin/hist > "$R/contention_begin.hist"
+    echo "!$TRIG" > $T/events/lock/contention_begin/trigger
+fi
 cat "$R/kvmlockstat.out"
