@@ -62,6 +62,8 @@ build() {
     if [ -n "${LAB_GUEST:-}" ]; then
         "${mk[@]}" "$out/contend" >&2 || die "building contend failed"
     fi
+    local t
+    for t in ${LAB_EXTRA_BINS:-}; do "${mk[@]}" "$out/$t" >&2 || die "building $t failed"; done
     rm -f "$out/kvmlockstat.lab-skip"
     if ! "${mk[@]}" "$out/kvmlockstat" >&2; then
         [ "$LAB_NO_KVMLOCKSTAT" = 1 ] || die "building kvmlockstat failed (LAB_NO_KVMLOCKSTAT=1 runs the workload alone)"

@@ -23,6 +23,10 @@ if [ -n "${LAB_GUEST:-}" ]; then
     cp "$LAB_GUEST" "$stage/lab/custom.sh"
     cp "$bindir/contend" "$stage/lab/"
 fi
+# LAB_EXTRA_ROOT: directories whose contents join the root (the migration lab's QEMU);
+# LAB_EXTRA_BINS: more of our binaries, built by lab.sh (the migration lab's tools).
+for d in ${LAB_EXTRA_ROOT:-}; do cp -a "$d/." "$stage/"; done
+for t in ${LAB_EXTRA_BINS:-}; do cp "$bindir/$t" "$stage/lab/"; done
 chmod 755 "$stage/init" "$stage/bin/busybox"
 
 copy_module() {
