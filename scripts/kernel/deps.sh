@@ -19,6 +19,10 @@ missing() {
 }
 
 want=$(missing)
+# Installed at another version (an upgrade pulled the archive's newest): the pinned one is
+# what the series and its checksums are against, so ask for it again.
+have=$(dpkg-query -W -f='${Version}' "$PACKAGE" 2>/dev/null || true)
+[[ -z $have || $have == "$VERSION" ]] || want="$want $PACKAGE"
 if [[ -z $want ]]; then
 	log "kernel build deps present"
 else
@@ -29,7 +33,7 @@ else
 	# shellcheck disable=SC2086
 	pkgs=$(echo $want | sed "s/\b$PACKAGE\b/$PACKAGE=$VERSION/")
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $pkgs >/dev/null ||
+	apt-get install -y -qq --no-install-recommends --allow-downgrades $pkgs >/dev/null ||
 		apt-get install -y -qq --no-install-recommends $want >/dev/null
 fi
 have=$(dpkg-query -W -f='${Version}' "$PACKAGE")

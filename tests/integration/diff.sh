@@ -19,11 +19,13 @@ if ! ls "$B"/kvmlockstat-v*.json "$A"/kvmlockstat-v*.json > /dev/null 2>&1; then
     finish; exit
 fi
 
-# figure SIDE_DIR VCPUS: "contentions dirty_ms" from the raw files.
+# figure SIDE_DIR VCPUS: "contentions dirty_ms" from the raw files.  A VM gone before
+# kvmlockstat read its fds has nr_vcpus -1: its vCPU threads count instead, as in sweep.c.
 figure() {
     local dir=$1 n=$2 f c d
     f=$(grep -l '"kvmlockstat-run/1"' "$dir"/kvmlockstat-v*.json | while read -r x; do
-        jq -e --argjson n "$n" '.vms | max_by(.contention.total.count) | .nr_vcpus == $n' "$x" > /dev/null && echo "$x"; done | head -1)
+        jq -e --argjson n "$n" '.vms | max_by(.contention.total.count)
+            | (if .nr_vcpus > 0 then .nr_vcpus else (.vcpus | length) end) == $n' "$x" > /dev/null && echo "$x"; done | head -1)
     c=$(jq '.vms | max_by(.contention.total.count) | .contention.total.count' "$f")
     # The report of the run this record traced: same VMM pid.
     d=$(jq --argjson p "$(jq '.vms | max_by(.contention.total.count) | .pid' "$f")" \
