@@ -125,7 +125,7 @@ test_contrib() {
     if command -v systemd-analyze > /dev/null; then
         # verify needs the binary the unit runs: the same unit, pointed at this build.
         mkdir -p "$T/unit"
-        sed "s|^ExecStart=/usr/bin/kvmlockstat|ExecStart=$K|" "$UNIT" > "$T/unit/kvmlockstat-exporter.service"
+        sed "s|^ExecStart=/usr/sbin/kvmlockstat|ExecStart=$K|" "$UNIT" > "$T/unit/kvmlockstat-exporter.service"
         systemd-analyze verify "$T/unit/kvmlockstat-exporter.service" > "$T/verify.out" 2>&1
         check "systemd-analyze verify accepts the unit" \
             sh -c "[ $? = 0 ] && ! grep -i kvmlockstat-exporter '$T/verify.out'"
