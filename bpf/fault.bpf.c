@@ -157,7 +157,14 @@ static __always_inline struct inflight *slot(__u32 level, bool create)
 
 	set = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
 				   create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	return set && level < NR_LEVELS ? &set->lvl[level] : NULL;
+	if (!set || level >= NR_LEVELS)
+		return NULL;
+	/*
+	 * Keep the offset after the null check: clang may compute set + offset first,
+	 * and 6.1's verifier refuses arithmetic on a map_value_or_null.
+	 */
+	barrier_var(set);
+	return &set->lvl[level];
 }
 
 static __always_inline void begin(__u32 level, struct inflight *f)
