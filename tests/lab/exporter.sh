@@ -60,7 +60,10 @@ assert_results() {
     check "kvm-dirtylog exited 0 under the exporter" test "$(cat "$R/dirtylog.rc" 2>/dev/null)" = 0
     check "exporter exited 0 on SIGTERM (rc $(cat "$R/exporter.rc" 2>/dev/null))" \
         test "$(cat "$R/exporter.rc" 2>/dev/null)" = 0
-    [ -s "$R/metrics.txt" ] && [ -s "$dl" ] || { fail "no exposition or no kvm-dirtylog record in $R"; return; }
+    if [ ! -s "$R/metrics.txt" ] || [ ! -s "$dl" ]; then
+        fail "no exposition or no kvm-dirtylog record in $R"
+        return
+    fi
     check "fault probes up in the lab: $(grep -c '^kvmlockstat_probe_up{family="fault".* 1$' "$R/metrics.txt") of 4" \
         test "$(grep -c '^kvmlockstat_probe_up{family="fault".* 1$' "$R/metrics.txt")" = 4
     if command -v promtool > /dev/null; then
