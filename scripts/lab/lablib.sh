@@ -68,3 +68,11 @@ kls_count() {
         if $m == "all" then ([$c.read, $c.write, $c.spin | .[$f] // 0] | add)
         else ($c[$m][$f] // 0) end'
 }
+
+# KVM's own per-VM stat (kvm-dirtylog's kvm_stats, KVM_GET_STATS_FD), summed over the
+# run (the populate pass and every logged pass: the whole life of its vCPUs' faults) or,
+# with "passes", over the logged passes only:  kvm_stat DIRTYLOG_JSON STAT [run|passes]
+kvm_stat() {
+    jq --arg s "$2" --arg over "${3:-run}" \
+        '[(if $over == "run" then .populate else empty end), .iterations[] | .kvm_stats[$s]] | add' "$1"
+}

@@ -73,7 +73,7 @@ check_fast_path() {
 check_kvm_stats() {
     [ "$arch" = x86_64 ] || return 0
     expect_eq "KVM stat pf_fast over the logged passes" \
-        "$(jq '[.iterations[].kvm_stats.pf_fast] | add' "$R/dirtylog-v$n.json")" "$(expected_wp)"
+        "$(kvm_stat "$R/dirtylog-v$n.json" pf_fast passes)" "$(expected_wp)"
 }
 
 check_kvmlockstat_json() {

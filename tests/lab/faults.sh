@@ -4,7 +4,7 @@
 # what the workload did (its JSON) or with the kernel's own counts (tracefs hists).
 FAULT_CHECKS="check_fault_backends check_fault_perm_per_vcpu check_fault_fast_path
               check_fault_fast_fixed_vs_tracepoint check_fault_latency check_fault_hold
-              check_fault_dirty_log"
+              check_fault_dirty_log check_fault_kvm_stats"
 
 # x86 6.1's RET_PF_FIXED (the tracepoint's "fixed 1"); 5 from 6.2 on.
 RET_PF_FIXED=${RET_PF_FIXED:-4}
@@ -106,6 +106,29 @@ check_fault_fast_fixed_vs_tracepoint() {
     expect_eq "lockless fast-path fixes, kvmlockstat vs kvmmmu:fast_page_fault fixed (ret $RET_PF_FIXED)" \
         "$(fault_vm | jq '.faults.paths.fast_fixed')" \
         "$(hist_sum "$R/hist-fast_page_fault-v$n.txt" "$RET_PF_FIXED")"
+}
+
+# x86: the VM's faults against KVM's own per-VM stats over the whole run (kvm-dirtylog
+# reads them around every pass).  pf_taken counts the faults kvm_mmu_page_fault hands to
+# kvm_mmu_do_page_fault: all but the MMIO ones ("other", reserved-bit sptes) it resolves
+# first, so it lies between the faults without "other" and all of them (equal to both
+# when "other" is 0).  pf_fast counts fast_page_fault's lockless resolutions (ret
+# RET_PF_FIXED or RET_PF_SPURIOUS).  fault_vm may come from the record or the exporter.
+check_fault_kvm_stats() {
+    [ "$arch" = x86_64 ] || return 0
+    have_faults || return
+    local dl=$R/dirtylog-v$n.json t taken
+    t=$(fault_vm | jq -c '.faults.by_type | [([.translation, .permission, .access_flag] | map(.count) | add),
+                                            ([.[].count] | add)]')
+    taken=$(kvm_stat "$dl" pf_taken)
+    if [ "$(echo "$t" | jq '.[0]')" = "$(echo "$t" | jq '.[1]')" ]; then
+        expect_eq "faults = KVM's pf_taken over the run (no MMIO fault)" "$(echo "$t" | jq '.[0]')" "$taken"
+    elif echo "$t" | jq -e --argjson k "$taken" '.[0] <= $k and $k <= .[1]' > /dev/null; then
+        ok "KVM's pf_taken $taken within [faults without MMIO, all faults] $t"
+    else ko "KVM's pf_taken $taken outside [faults without MMIO, all faults] $t"
+    fi
+    expect_eq "lockless resolutions (fast_fixed + fast_spurious) = KVM's pf_fast over the run" \
+        "$(fault_vm | jq '.faults.paths | .fast_fixed + .fast_spurious')" "$(kvm_stat "$dl" pf_fast)"
 }
 
 # Latency comes from entry/exit probes: consistent order statistics.
