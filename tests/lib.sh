@@ -50,3 +50,24 @@ perf_lock_waits() {
         awk -v who="${3:-}" -f tests/integration/waits.awk
     ! grep -Eq 'lost [1-9]' "$d/perf-script.err"
 }
+
+# bpf_ids PID: the BPF programs, links and maps the process holds, from its own fds:
+# "prog:ID", "link:ID", "map:ID" (bpftool here cannot tell which process owns what, and
+# other kvmlockstat runs may share the host).
+bpf_ids() {
+    grep -hE '^(prog_id|link_id|map_id):' /proc/"$1"/fdinfo/* 2>/dev/null |
+        awk '{ sub("_id:", ":", $1); print $1 $2 }' | sort -u
+}
+# bpf_detached IDS_FILE: none of the listed programs and links is left. The kernel frees a
+# program after its last fd closes through a deferred work item: allow 5 s.
+bpf_detached() {
+    local left
+    for _ in $(seq 50); do
+        left=$(grep -E '^(prog|link):' "$1" | grep -Fx -f - <(bpftool prog show -j | jq -r '.[] | "prog:\(.id)"'
+                                                            bpftool link show -j | jq -r '.[] | "link:\(.id)"'))
+        [ -z "$left" ] && return 0
+        sleep 0.1
+    done
+    echo "still attached: $(echo $left)"
+    return 1
+}

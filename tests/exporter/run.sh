@@ -50,20 +50,6 @@ start_exporter() {
     return 1
 }
 
-# BPF programs, links and maps the process holds, from its own fds: "prog:ID", "link:ID", "map:ID"
-# (bpftool here cannot tell which process owns what, and other kvmlockstat runs may share the host).
-bpf_ids() {
-    grep -hE '^(prog_id|link_id|map_id):' /proc/"$1"/fdinfo/* 2>/dev/null |
-        awk '{ sub("_id:", ":", $1); print $1 $2 }' | sort -u
-}
-
-# still_attached IDS_FILE: the listed programs and links bpftool still shows.
-still_attached() {
-    { bpftool prog show -j | jq -r '.[] | "prog:\(.id)"'
-      bpftool link show -j | jq -r '.[] | "link:\(.id)"'; } > "$T/now.ids"
-    grep -E '^(prog|link):' "$1" | grep -Fx -f - "$T/now.ids"
-}
-
 # stop_exporter PID IDS_FILE WHAT: SIGTERM, exit 0 within 15 s, nothing of it left attached.
 stop_exporter() {
     local pid=$1 rc
@@ -78,9 +64,7 @@ stop_exporter() {
     check "$3: exits 0 on SIGTERM" test "$rc" = 0
     check "$3: says its probes are detached" grep -q "probes detached" "$T/$4.log"
     check "$3: held BPF programs and links ($(grep -cE '^(prog|link):' "$2"))" test -s "$2"
-    # The kernel frees a program after its last fd closes through a deferred work item: allow 5 s.
-    for _ in $(seq 50); do [ -z "$(still_attached "$2")" ] && break; sleep 0.1; done
-    check "$3: bpftool prog/link show none of them afterwards" test -z "$(still_attached "$2")"
+    check "$3: bpftool prog/link show none of them afterwards" bpf_detached "$2"
 }
 
 scrape() { curl -sf --max-time 10 "http://127.0.0.1:$1/metrics"; }

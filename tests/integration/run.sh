@@ -70,23 +70,23 @@ test_counts_match_perf() {
 
 # Ctrl-C / SIGTERM: probes detached, the record still written, whole.
 test_sigterm() {
-    local json=$T/term.json pid rc ids left
+    local json=$T/term.json pid rc
     "$K" -a -i 0 -j "$json" -- "$T/$STORM" -s 60 > "$T/term.out" 2>&1 &
     pid=$!
     # Stop it mid-run: once the probes are on (startup parses kernel BTF) and it has waits.
     for _ in $(seq 300); do grep -q "kvmlockstat: tracing" "$T/term.out" && break; sleep 0.1; done
     sleep 2
     # Its own programs, by the fds it holds (other tracers may run on this machine).
-    ids=$(grep -h '^prog_id:' /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u)
-    check "SIGTERM: probes attached while running" test -n "$ids"
+    bpf_ids "$pid" > "$T/term.ids"
+    check "SIGTERM: probes attached while running" grep -q '^prog:' "$T/term.ids"
     kill -TERM "$pid"
     wait "$pid"; rc=$?
     check "SIGTERM: exit 0" test "$rc" -eq 0
     check "SIGTERM: record complete and parseable" jq_true '.run.duration_ns > 1e9 and .run.duration_ns < 3e10 and (.locks | length > 0)' "$json"
     check "SIGTERM: summary printed" grep -q "=== kvmlockstat" "$T/term.out"
     check "SIGTERM: the traced command was stopped too" sh -c "! pgrep -x $STORM"
-    left=$(for id in $ids; do bpftool prog show id "$id" > /dev/null 2>&1 && echo "$id"; done)
-    check "SIGTERM: none of its BPF programs left (had: $(echo $ids))" test -z "$left"
+    check "SIGTERM: none of its BPF programs or links left ($(grep -cE '^(prog|link):' "$T/term.ids"))" \
+        bpf_detached "$T/term.ids"
     check "SIGTERM: no temporary file left" sh -c "! ls '$T' | grep -q tmp"
     check "report re-renders the record" sh -c "'$K' report '$json' | grep -q '=== kvmlockstat'"
 }
