@@ -120,6 +120,26 @@ enum fault_path {
 	NR_FAULT_PATHS,
 };
 
+/*
+ * KVM's own per-vCPU fault counters (bpf/kvmstat.bpf.c, user/kvmstats.c), as
+ * KVM names them: x86 counts every fault (pf_taken) and those the lockless
+ * fast path resolved (pf_fast); pf_fixed includes the fast path's fixes.
+ */
+enum kvm_counter {
+	KC_PF_TAKEN, KC_PF_FAST, KC_PF_FIXED, KC_PF_SPURIOUS, KC_PF_EMULATE,
+	NR_KVM_COUNTERS,
+};
+
+/* One vCPU's counters, as the task_file iterator writes them. */
+struct vcpu_counters {
+	__u64 kvm;		/* struct kvm * */
+	__s32 fd;		/* kvmlockstat's own fd of the vCPU */
+	__s32 vcpu_id;
+	__u32 tid;		/* thread that last ran it (vcpu->pid) */
+	__u32 pad;
+	__u64 counter[NR_KVM_COUNTERS];
+};
+
 /* Per-VM durations, each split by the mmu_lock mode held (enum lock_mode). */
 enum vm_timing {
 	VT_HOLD,		/* mmu_lock held: _raw_*_lock return -> _raw_*_unlock */

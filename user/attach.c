@@ -15,6 +15,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "kvmstats.h"
 #include "collect.h"
 #include "fault.h"
 #include "ksyms.h"
@@ -223,6 +224,16 @@ int attach_families(struct collector *c, const struct attach_opts *lo, struct fa
 		detach_families(c);
 		return 1;
 	}
+	if (fo->stats) {
+		/* The first poll fixes the baseline of the vCPUs already there. */
+		c->stats = fo->stats;
+		fo->stats = NULL;
+		if (kvmstats_poll(c->stats, true)) {
+			fprintf(stderr, "kvmlockstat: cannot read KVM's counters\n");
+			detach_families(c);
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -230,6 +241,8 @@ void detach_families(struct collector *c)
 {
 	attach_detach(c->skel);
 	fault_detach(c->fault);
+	kvmstats_free(c->stats);
+	c->stats = NULL;
 	ksyms_free((struct ksyms *)c->ksyms);	/* loaded by attach_families */
 	c->skel = NULL;
 	c->fault = NULL;

@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include "collect.h"
 #include "fault.h"
+#include "kvmstats.h"
 #include "lockname.h"
 #include "vmid.h"
 #include "waitpath.h"
@@ -263,6 +264,8 @@ int collect_drain(struct collector *c, struct run *delta)
 					    offsetof(struct stack_key, gen), cur);
 	if (!err && c->fault)
 		err = fault_drain(c->fault, delta, c->only_pid);
+	if (!err && c->stats && !(err = kvmstats_poll(c->stats, true)))
+		err = kvmstats_drain(c->stats, delta);
 	collect_drops(c->skel->bss->drops, c->drops_seen, delta);
 	classify_waits(c, delta);
 	for (size_t i = 0; i < delta->nr_locks && c->ksyms; i++)

@@ -317,7 +317,9 @@ static struct MHD_Daemon *start_http(struct exporter *e, int fd, const struct ex
 static int run_exporter(const struct exporter_opts *o)
 {
 	struct attach_opts ao = { .verbose = o->verbose };
-	struct fault_opts fo = { .backend = -1, .lock_functions = o->lock_functions };
+	/* Probed: its metrics are split by fault type (KVM's counters: a follow-up). */
+	struct fault_opts fo = { .backend = -1, .lock_functions = o->lock_functions,
+				 .fault_types = true };
 	struct exporter e = { .lock = PTHREAD_MUTEX_INITIALIZER, .mo = { .per_vcpu = o->per_vcpu } };
 	struct collector c = { 0 };
 	struct MHD_Daemon *d;

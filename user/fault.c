@@ -19,6 +19,7 @@
 #include "collect.h"
 #include "fault.h"
 #include "ksyms.h"
+#include "kvmstats.h"
 #include "vmid.h"
 #include "fault.skel.h"
 
@@ -45,8 +46,9 @@ struct probe_point {
 	unsigned int entry_metrics, exit_metrics;
 	bool fallback;		/* a tracepoint that stands in for function probes */
 	bool timed;		/* exit loaded only with --fault-latency: one probe per fault without */
-	const char *replaces;	/* counts that function's faults as exactly (same vCPU and
-				   type), more cheaply: used instead when no latency is asked for */
+	const char *replaces;	/* counts that function's faults as exactly (same type and
+				   thread), more cheaply: used instead when no latency is asked for */
+	bool no_vcpu_id;	/* knows the thread, not the vCPU id: not with --fault-types */
 	bool lock_function;	/* runs for every rwlock in the kernel: --lock-functions */
 };
 
@@ -63,7 +65,8 @@ static const struct probe_point points[] = {
 	{ "_raw_write_unlock", M(FM_HOLD), 0, .lock_function = true },
 	{ "kvmmmu/fast_page_fault", M(FM_FAST_PATH) },
 	{ "kvm/kvm_page_fault", M(FM_FAULTS), .fallback = true, .replaces = "kvm_mmu_page_fault" },
-	{ "kvm/kvm_guest_fault", M(FM_FAULTS), .fallback = true },
+	{ "kvm/kvm_guest_fault", M(FM_FAULTS), .fallback = true,
+	  .replaces = "kvm_handle_guest_abort", .no_vcpu_id = true },
 };
 
 #define NR_POINTS (sizeof(points) / sizeof(points[0]))
@@ -142,15 +145,24 @@ static bool point_exists(const struct probe_point *pt, const struct ksyms *k)
 	return k && !ksyms_addr(k, pt->target, &addr);
 }
 
-/* A tracepoint that counts pt's faults instead, when latency is not asked for. */
-static bool replaced(const struct probe_point *pt, const struct fault_opts *o,
-		     const struct ksyms *k)
+/* The tracepoint that counts pt's faults instead, or NULL. */
+static const struct probe_point *replacement(const struct probe_point *pt,
+					     const struct fault_opts *o)
 {
 	for (size_t i = 0; !o->fault_latency && i < NR_POINTS; i++)
 		if (points[i].replaces && !strcmp(points[i].replaces, pt->target) &&
-		    point_exists(&points[i], k))
-			return true;
-	return false;
+		    !(o->fault_types && points[i].no_vcpu_id))
+			return &points[i];
+	return NULL;
+}
+
+/* A tracepoint counts pt's faults instead, when latency is not asked for. */
+static bool replaced(const struct probe_point *pt, const struct fault_opts *o,
+		     const struct ksyms *k)
+{
+	const struct probe_point *r = replacement(pt, o);
+
+	return r && point_exists(r, k);
 }
 
 /*
@@ -162,13 +174,19 @@ static bool replaced(const struct probe_point *pt, const struct fault_opts *o,
 static bool prog_wanted(const struct prog_info *pi, int backend, const struct fault_opts *o,
 			const struct ksyms *k)
 {
+	const unsigned int counted = M(FM_FAULTS) | M(FM_FAST_PATH);
+
 	if (!o->lock_functions && pi->pt->lock_function)
+		return false;
+	/* KVM counts these itself: no probe per fault for them. */
+	if (o->stats && prog_metrics(pi) && !(prog_metrics(pi) & ~counted))
 		return false;
 	if (!o->fault_latency && pi->exit && pi->pt->timed)
 		return false;
 	if (pi->backend == FB_TRACEPOINT)
 		return (!pi->pt->fallback || backend == FB_TRACEPOINT ||
-			(pi->pt->replaces && !o->fault_latency)) && point_exists(pi->pt, k);
+			(pi->pt->replaces && !o->fault_latency &&
+			 !(o->fault_types && pi->pt->no_vcpu_id))) && point_exists(pi->pt, k);
 	return pi->backend == backend && !replaced(pi->pt, o, k) && point_exists(pi->pt, k);
 }
 
@@ -204,6 +222,30 @@ struct kernel_facts {
 	int ret_pf_fixed, ret_pf_spurious;	/* -1: not in BTF (arm64, no KVM) */
 	bool ept_exit_qual;
 };
+
+/*
+ * Faults are counted from KVM's own per-vCPU counters where KVM keeps them
+ * and nothing asked for a probe per fault: the benchmark's cheapest way to
+ * count them exactly.
+ */
+static void choose_counts(struct fault_opts *o, struct run *r)
+{
+	char why[160] = "";
+
+	o->stats = NULL;
+	if (o->fault_types || o->fault_latency)
+		return;
+	o->stats = kvmstats_open(o->target_tgid, why, sizeof(why));
+	if (!o->stats) {
+		run_add_missing(r, "KVM's fault counters", why);	/* probes count the faults */
+		return;
+	}
+	snprintf(r->metric_backend[FM_FAULTS], sizeof(r->metric_backend[FM_FAULTS]), "kvm_stats");
+	snprintf(r->metric_backend[FM_FAST_PATH], sizeof(r->metric_backend[FM_FAST_PATH]),
+		 "kvm_stats");
+	run_add_missing(r, "fault types", "opt-in: --fault-types (a probe on every fault); "
+			"KVM's counters do not split faults by type");
+}
 
 static void read_kernel_facts(struct kernel_facts *kf)
 {
@@ -419,7 +461,7 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 			"probe points missing on this kernel (see the summary)");
 }
 
-int fault_attach(struct fault_probes **out, const struct fault_opts *o, struct run *r)
+int fault_attach(struct fault_probes **out, struct fault_opts *o, struct run *r)
 {
 	struct ksyms *own = o->ksyms ? NULL : ksyms_load(NULL);
 	const struct ksyms *k = o->ksyms ? o->ksyms : own;
@@ -429,6 +471,7 @@ int fault_attach(struct fault_probes **out, const struct fault_opts *o, struct r
 	int err = -ENOENT;
 
 	*out = NULL;
+	choose_counts(o, r);
 	read_kernel_facts(&kf);
 	for (int b = 0; fp && b < NR_FAULT_BACKENDS; b++) {
 		if (o->backend >= 0 && b != o->backend)
@@ -445,11 +488,14 @@ int fault_attach(struct fault_probes **out, const struct fault_opts *o, struct r
 	if (err && o->backend >= 0) {
 		fprintf(stderr, "kvmlockstat: --backend %s: %s; -v shows libbpf's log\n",
 			fault_backend_names[o->backend], t.text);
+		kvmstats_free(o->stats);
+		o->stats = NULL;
 		free(fp);
 		ksyms_free(own);
 		return err;
 	}
-	report_missing(r, fp->skel ? covered(fp->skel, r) : 0, &t, k, fp->skel, o);
+	report_missing(r, (fp->skel ? covered(fp->skel, r) : 0) |
+		       (o->stats ? M(FM_FAULTS) | M(FM_FAST_PATH) : 0), &t, k, fp->skel, o);
 	ksyms_free(own);
 	if (!fp->skel)
 		free(fp);

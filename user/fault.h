@@ -12,6 +12,7 @@
 #include "model.h"
 
 struct fault_probes;
+struct kvmstats;
 struct ksyms;
 
 enum fault_backend { FB_FENTRY, FB_KPROBE, FB_TRACEPOINT, NR_FAULT_BACKENDS };
@@ -24,6 +25,9 @@ struct fault_opts {
 	const struct ksyms *ksyms;	/* which functions exist; NULL: read /proc/kallsyms */
 	bool lock_functions;		/* probe _raw_{read,write}_{lock,unlock}: exact hold, costly */
 	bool fault_latency;		/* time each fault (and arm64 relax_perms): an exit probe more */
+	bool fault_types;		/* probe each fault even where KVM counts them (types, exact rate) */
+	/* out: KVM's counters, which then give faults and fast path (kvmstats.h); NULL: probes */
+	struct kvmstats *stats;
 };
 
 /*
@@ -33,7 +37,7 @@ struct fault_opts {
  * when nothing could be attached in auto mode; an error (after one line on
  * stderr) when a forced backend fails.
  */
-int fault_attach(struct fault_probes **out, const struct fault_opts *o, struct run *r);
+int fault_attach(struct fault_probes **out, struct fault_opts *o, struct run *r);
 /* Moves what BPF aggregated since the last call into delta. */
 int fault_drain(struct fault_probes *fp, struct run *delta, uint32_t only_pid);
 void fault_detach(struct fault_probes *fp);

@@ -47,6 +47,11 @@ const char *const wait_path_names[NR_WAIT_PATHS] = {
 	[WP_FAULT] = "fault", [WP_OTHER] = "other",
 };
 
+const char *const kvm_counter_names[NR_KVM_COUNTERS] = {
+	[KC_PF_TAKEN] = "pf_taken", [KC_PF_FAST] = "pf_fast", [KC_PF_FIXED] = "pf_fixed",
+	[KC_PF_SPURIOUS] = "pf_spurious", [KC_PF_EMULATE] = "pf_emulate",
+};
+
 int name_index(const char *const *names, int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
@@ -214,6 +219,11 @@ struct vcpu_rec *vm_vcpu(struct vm_rec *v, uint32_t tid, int32_t vcpu_id)
 				c->vcpu_id = vcpu_id;
 			return c;
 		}
+		/* KVM's counters of that vCPU (no thread known): the thread runs it. */
+		if (!c->tid && vcpu_id >= 0 && c->vcpu_id == vcpu_id) {
+			c->tid = tid;
+			return c;
+		}
 	}
 	if ((c = push(&v->vcpus, &v->nr_vcpu_recs, sizeof(*c)))) {
 		c->tid = tid;
@@ -222,12 +232,22 @@ struct vcpu_rec *vm_vcpu(struct vm_rec *v, uint32_t tid, int32_t vcpu_id)
 	return c;
 }
 
+struct vcpu_rec *vm_vcpu_by_id(struct vm_rec *v, int32_t vcpu_id)
+{
+	for (size_t i = 0; i < v->nr_vcpu_recs; i++)
+		if (v->vcpus[i].vcpu_id == vcpu_id)
+			return &v->vcpus[i];
+	return vm_vcpu(v, 0, vcpu_id);
+}
+
 void vcpu_merge(struct vcpu_rec *dst, const struct vcpu_rec *src)
 {
 	for (int t = 0; t < NR_FAULT_TYPES; t++)
 		wait_stat_merge(&dst->fault[t], &src->fault[t]);
 	for (int p = 0; p < NR_FAULT_PATHS; p++)
 		dst->path[p] += src->path[p];
+	for (int k = 0; k < NR_KVM_COUNTERS; k++)
+		dst->kvm[k] += src->kvm[k];
 }
 
 void vm_fault_totals(const struct vm_rec *v, struct vcpu_rec *sum)
@@ -238,7 +258,7 @@ void vm_fault_totals(const struct vm_rec *v, struct vcpu_rec *sum)
 		vcpu_merge(sum, &v->vcpus[i]);
 }
 
-uint64_t fault_count(const struct vcpu_rec *c)
+static uint64_t probed_faults(const struct vcpu_rec *c)
 {
 	uint64_t n = 0;
 
@@ -247,8 +267,24 @@ uint64_t fault_count(const struct vcpu_rec *c)
 	return n;
 }
 
+bool fault_from_kvm(const struct vcpu_rec *c)
+{
+	return !probed_faults(c) && c->kvm[KC_PF_TAKEN];
+}
+
+uint64_t fault_count(const struct vcpu_rec *c)
+{
+	return fault_from_kvm(c) ? c->kvm[KC_PF_TAKEN] : probed_faults(c);
+}
+
 void fault_fast_slow(const struct vcpu_rec *c, uint64_t *fast, uint64_t *slow)
 {
+	if (fault_from_kvm(c)) {
+		/* Everything the fast path did not resolve went under mmu_lock. */
+		*fast = c->kvm[KC_PF_FAST];
+		*slow = c->kvm[KC_PF_TAKEN] > *fast ? c->kvm[KC_PF_TAKEN] - *fast : 0;
+		return;
+	}
 	*fast = c->path[PATH_RELAX_READ] + c->path[PATH_FAST_FIXED] + c->path[PATH_FAST_SPURIOUS];
 	*slow = c->path[PATH_RELAX_WRITE] + c->path[PATH_FAST_MISSED];
 }
@@ -258,6 +294,8 @@ double fault_hit_rate(const struct vcpu_rec *c)
 	uint64_t perm = c->fault[FAULT_PERMISSION].count, fast, slow, seen;
 
 	fault_fast_slow(c, &fast, &slow);
+	if (fault_from_kvm(c))
+		return (double)fast / c->kvm[KC_PF_TAKEN];
 	seen = fast + slow;
 	/* No resolution observed: the backend could not see them (tracepoints). */
 	if (!perm || !seen)

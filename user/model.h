@@ -58,13 +58,14 @@ struct lock_rec {
 	size_t nr_stacks;
 };
 
-/* Fault path of one vCPU thread (fault family). */
+/* Fault path of one vCPU thread (fault family, or KVM's counters: tid 0). */
 struct vcpu_rec {
 	uint32_t tid;
 	int32_t vcpu_id;		/* -1 when the probe could not tell */
 	/* Latency per fault type; only count is set under the tracepoint backend. */
 	struct wait_stat fault[NR_FAULT_TYPES];
 	uint64_t path[NR_FAULT_PATHS];	/* how faults were resolved (enum fault_path) */
+	uint64_t kvm[NR_KVM_COUNTERS];	/* KVM's counters over the same span */
 };
 
 struct vm_rec {
@@ -105,6 +106,7 @@ struct timeline_row {
 	uint32_t pid;
 	char comm[TASK_COMM_LEN];
 	uint64_t faults[NR_FAULT_TYPES];
+	uint64_t faults_total;
 	uint64_t fast_path_fast, fast_path_slow;
 	double fast_path_share;		/* -1: not defined in this interval */
 	struct count_ns waits[NR_MODES];
@@ -146,6 +148,7 @@ extern const char *const fault_path_names[NR_FAULT_PATHS];
 extern const char *const vm_timing_names[NR_VM_TIMINGS];
 extern const char *const fault_metric_names[NR_FAULT_METRICS];
 extern const char *const wait_path_names[NR_WAIT_PATHS];
+extern const char *const kvm_counter_names[NR_KVM_COUNTERS];
 int mode_from_name(const char *name);
 /* Index of name in names[n], -1 if absent. */
 int name_index(const char *const *names, int n, const char *name);
@@ -164,6 +167,8 @@ struct stack_rec *lock_stack(struct lock_rec *l, int32_t stack_id, uint32_t tid,
 struct vm_rec *run_vm(struct run *r, uint32_t pid, uint64_t kvm);
 int run_add_missing(struct run *r, const char *what, const char *why);
 struct vcpu_rec *vm_vcpu(struct vm_rec *v, uint32_t tid, int32_t vcpu_id);
+/* The vCPU of that id whatever its thread (KVM's counters know no thread). */
+struct vcpu_rec *vm_vcpu_by_id(struct vm_rec *v, int32_t vcpu_id);
 
 /* Waits of a lock by path, from its stacks (which carry the path). */
 void lock_wait_paths(const struct lock_rec *l, struct count_ns out[NR_WAIT_PATHS]);
@@ -177,9 +182,15 @@ void vm_fault_totals(const struct vm_rec *v, struct vcpu_rec *sum);
 /*
  * Fast-path fixes / permission faults, in [0, 1]; -1 without permission
  * faults or without any resolution seen (backend without the path probes).
+ * From KVM's counters alone (no fault probed): pf_fast / pf_taken, the
+ * share of all faults resolved without mmu_lock, since KVM does not split
+ * its count by fault type.
  */
 double fault_hit_rate(const struct vcpu_rec *c);
+/* Faults probed, else KVM's count of them. */
 uint64_t fault_count(const struct vcpu_rec *c);
+/* No fault was probed, the figures are KVM's counters. */
+bool fault_from_kvm(const struct vcpu_rec *c);
 /*
  * mmu_lock hold time in mode: the lock-function figure where it exists,
  * else the critical sections measured under the lock.  Returns the source.

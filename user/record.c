@@ -144,11 +144,16 @@ static json_object *faults_json(const struct vcpu_rec *c)
 		wait_stat_merge(&all, &c->fault[t]);
 	}
 	put(o, "by_type", x);
+	all.count = fault_count(c);	/* KVM's count where no fault was probed */
 	put(o, "total", stat_json(&all));
 	x = json_object_new_object();
 	for (int p = 0; p < NR_FAULT_PATHS; p++)
 		put(x, fault_path_names[p], u64(c->path[p]));
 	put(o, "paths", x);
+	x = json_object_new_object();
+	for (int k = 0; k < NR_KVM_COUNTERS; k++)
+		put(x, kvm_counter_names[k], u64(c->kvm[k]));
+	put(o, "kvm", x);
 	put(o, "fast_path_hit_rate", hit < 0 ? NULL : json_object_new_double(hit));
 	return o;
 }
@@ -615,6 +620,10 @@ static void read_faults(struct rd *c, json_object *o, const char *path, struct v
 	x = field(c, f, sub, "paths", json_type_object, false);
 	for (int p = 0; x && p < NR_FAULT_PATHS; p++)
 		vc->path[p] = get_u64(c, x, sub, fault_path_names[p], false);
+	snprintf(sub, sizeof(sub), "%s.faults.kvm", path);
+	x = field(c, f, sub, "kvm", json_type_object, false);
+	for (int k = 0; x && k < NR_KVM_COUNTERS; k++)
+		vc->kvm[k] = get_u64(c, x, sub, kvm_counter_names[k], false);
 }
 
 static void read_vcpu(struct rd *c, json_object *o, const char *path, void *arg)
@@ -704,7 +713,7 @@ static void read_timeline_row(struct rd *c, json_object *o, const char *path, vo
 	for (size_t i = 0; i < nr_timeline_cols && !c->failed; i++) {
 		const struct timeline_col *col = &timeline_cols[i];
 		json_object *v = field(c, o, path, col->name, timeline_json_type[col->kind],
-				       col->kind != TC_SHARE);
+				       col->kind != TC_SHARE && !col->since_0_2);
 		char full[224];
 
 		snprintf(full, sizeof(full), "%s.%s", path, col->name);

@@ -101,8 +101,14 @@ static void fault_row(FILE *f, const char *who, const char *tid, const struct vc
 	char mean[16] = "-", p50[16] = "-", p99[16] = "-", max[16] = "-", hit[16] = "-";
 	double rate = fault_hit_rate(c);
 
-	for (int t = 0; t < NR_FAULT_TYPES; t++)
+	char ty[NR_FAULT_TYPES][24];
+
+	for (int t = 0; t < NR_FAULT_TYPES; t++) {
 		wait_stat_merge(&all, &c->fault[t]);
+		/* KVM's counters do not split faults by type. */
+		snprintf(ty[t], sizeof(ty[t]), fault_from_kvm(c) ? "-" : "%llu",
+			 (unsigned long long)c->fault[t].count);
+	}
 	if (latency && all.count) {
 		fmt_ns(mean, sizeof(mean), wait_stat_mean(&all));
 		fmt_ns(p50, sizeof(p50), wait_stat_percentile(&all, 50));
@@ -111,12 +117,9 @@ static void fault_row(FILE *f, const char *who, const char *tid, const struct vc
 	}
 	if (rate >= 0)
 		snprintf(hit, sizeof(hit), "%.1f%%", rate * 100);
-	fprintf(f, "    %-5s %-8s %9llu %7llu %9llu %6llu %6llu %9s %9s %9s %9s %9s\n", who, tid,
-		(unsigned long long)all.count,
-		(unsigned long long)c->fault[FAULT_TRANSLATION].count,
-		(unsigned long long)c->fault[FAULT_PERMISSION].count,
-		(unsigned long long)c->fault[FAULT_ACCESS].count,
-		(unsigned long long)c->fault[FAULT_OTHER].count, mean, p50, p99, max, hit);
+	fprintf(f, "    %-5s %-8s %9llu %7s %9s %6s %6s %9s %9s %9s %9s %9s\n", who, tid,
+		(unsigned long long)fault_count(c), ty[FAULT_TRANSLATION], ty[FAULT_PERMISSION],
+		ty[FAULT_ACCESS], ty[FAULT_OTHER], mean, p50, p99, max, hit);
 }
 
 static void vcpu_rows(FILE *f, const struct vm_rec *v, bool latency)
@@ -125,7 +128,7 @@ static void vcpu_rows(FILE *f, const struct vm_rec *v, bool latency)
 		char id[16], tid[16];
 
 		snprintf(id, sizeof(id), "%d", v->vcpus[i].vcpu_id);
-		snprintf(tid, sizeof(tid), "%u", v->vcpus[i].tid);
+		snprintf(tid, sizeof(tid), v->vcpus[i].tid ? "%u" : "-", v->vcpus[i].tid);
 		fault_row(f, v->vcpus[i].vcpu_id < 0 ? "?" : id, tid, &v->vcpus[i], latency);
 	}
 }

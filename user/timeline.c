@@ -36,6 +36,8 @@ const struct timeline_col timeline_cols[] = {
 	COL("faults_permission", TC_U64, faults[FAULT_PERMISSION]),
 	COL("faults_access", TC_U64, faults[FAULT_ACCESS]),
 	COL("faults_other", TC_U64, faults[FAULT_OTHER]),
+	/* All faults: the types' sum, or KVM's count where faults were not probed. */
+	{ "faults_total", TC_U64, offsetof(struct timeline_row, faults_total), true },
 	COL("fast_path_fast", TC_U64, fast_path_fast),
 	COL("fast_path_slow", TC_U64, fast_path_slow),
 	COL("fast_path_share", TC_SHARE, fast_path_share),
@@ -188,6 +190,7 @@ static void fill_row(struct timeline_row *row, const struct run *delta, const st
 		vm_fault_totals(dv, &sum);
 	for (int t = 0; t < NR_FAULT_TYPES; t++)
 		row->faults[t] = sum.fault[t].count;
+	row->faults_total = fault_count(&sum);
 	fault_fast_slow(&sum, &row->fast_path_fast, &row->fast_path_slow);
 	row->fast_path_share = fault_hit_rate(&sum);
 	for (int m = 0; l && m < NR_MODES; m++)
@@ -323,7 +326,7 @@ static int read_header(char *line, int *map, size_t *nf, const char *path, char 
 		map[(*nf)++] = c;
 	}
 	for (size_t i = 0; i < nr_timeline_cols; i++)
-		if (!seen[i]) {
+		if (!seen[i] && !timeline_cols[i].since_0_2) {
 			char what[96];
 
 			snprintf(what, sizeof(what), "not a kvmlockstat timeline: no column %s",

@@ -16,6 +16,7 @@ struct timeline_col {
 	const char *name;
 	enum timeline_kind kind;
 	size_t off;			/* in struct timeline_row */
+	bool since_0_2;			/* added after the first files: may be absent */
 };
 
 extern const struct timeline_col timeline_cols[];

@@ -138,3 +138,12 @@ variants
 for n in $LAB_VCPUS; do
     run_one "$n" || echo 1 > "$R/.rc"
 done
+# LAB_DEFAULT_RUN=1: kvmlockstat once more with no option at all, 2 vCPUs, so the
+# default's fault source (x86: KVM's own counters) is checked too (assert.sh).
+if [ "$LAB_KVMLOCKSTAT" = 1 ] && [ "${LAB_DEFAULT_RUN:-0}" = 1 ]; then
+    echo "guest: default run"
+    timeout "$LAB_RUN_TIMEOUT" kvmlockstat --json "$R/kvmlockstat-default.json" -- \
+        kvm-dirtylog -v 2 -b "$LAB_SIZE" -i "$LAB_ITER" -q --json "$R/dirtylog-default.json" \
+        > "$R/run-default.log" 2>&1
+    echo $? > "$R/rc-default"
+fi

@@ -20,6 +20,7 @@ LAB_NO_KVMLOCKSTAT=${LAB_NO_KVMLOCKSTAT:-0}
 LAB_SKIP_DEPS=${LAB_SKIP_DEPS:-0}
 LAB_DIRTYLOG_ARGS=${LAB_DIRTYLOG_ARGS:-}
 LAB_KVMLOCKSTAT_ARGS=${LAB_KVMLOCKSTAT_ARGS:-}
+LAB_DEFAULT_RUN=${LAB_DEFAULT_RUN:-0}
 export LAB_CACHE=${LAB_CACHE:-build/lab-cache}
 # Runs with their own LAB_RESULTS get their own work directory (console, initramfs),
 # so two labs at once (a test and a benchmark, say) never share a console log.
@@ -91,6 +92,7 @@ LAB_ITER='$LAB_ITER'
 LAB_RUN_TIMEOUT='$LAB_RUN_TIMEOUT'
 LAB_DIRTYLOG_ARGS='$LAB_DIRTYLOG_ARGS'
 LAB_KVMLOCKSTAT_ARGS='$LAB_KVMLOCKSTAT_ARGS'
+LAB_DEFAULT_RUN='$LAB_DEFAULT_RUN'
 LAB_KVMLOCKSTAT='$([ -x "$bindir/kvmlockstat" ] && echo 1 || echo 0)'
 EOF
 }

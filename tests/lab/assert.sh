@@ -169,6 +169,50 @@ negative_checks() {
     check_negative hugetlb-none-reserved "huge pages"
 }
 
+# The run with no option (LAB_DEFAULT_RUN=1): faults come from the cheapest exact source,
+# KVM's own per-vCPU counters on x86 (no probe per fault), a probe per fault on arm64.
+# x86's figures are compared with the same counters as kvm-dirtylog read them around
+# its passes (its own stats fds) and with what the workload did.
+default_checks() {
+    local j=$R/kvmlockstat-default.json dl=$R/dirtylog-default.json vm want per
+    n=default
+    [ -f "$R/rc-default" ] || return 0
+    expect_eq "kvmlockstat (no option) -- kvm-dirtylog exit status" "$(cat "$R/rc-default")" 0 || return
+    vm=$(jq -c --argjson p "$(jq .pid "$dl")" '[.vms[] | select(.pid == $p)] | first // empty' "$j" 2>/dev/null)
+    [ -n "$vm" ] || { ko "the default run's record has no VM for kvm-dirtylog's pid"; return; }
+    want=$(jq '.config.vcpus * .config.pages_per_vcpu * .config.iterations' "$dl")
+    per=$(jq '.config.pages_per_vcpu * .config.iterations' "$dl")
+    if [ "$arch" = arm64 ]; then
+        # KVM keeps no fault counter on arm64: the kvm_guest_fault tracepoint, cheaper than
+        # a kprobe, counts by ESR type and thread; relax_perms' kprobe the fast path.
+        expect_eq "default fault source on arm64 (faults, fast path)" \
+            "$(jq -r '"\(.backends.faults) \(.backends.fast_path)"' "$j")" "tracepoint kprobe"
+        expect_eq "default run: permission faults = pages x logged passes" \
+            "$(echo "$vm" | jq .faults.by_type.permission.count)" "$want"
+        expect_eq "default run: per vCPU thread, permission faults = its pages x passes" \
+            "$(echo "$vm" | jq -c '[.vcpus[] | .faults.by_type.permission.count] | sort')" \
+            "$(jq -c --argjson p "$per" '[range(.config.vcpus) | $p]' "$dl")"
+        expect_eq "default run: fast-path hit rate (relax_perms under the read lock)" \
+            "$(echo "$vm" | jq .faults.fast_path_hit_rate)" 1
+        return
+    fi
+    expect_eq "default fault source on x86 (no probe per fault)" "$(jq -r .backends.faults "$j")" kvm_stats
+    expect_eq "default run: faults = KVM's pf_taken as kvm-dirtylog read it" \
+        "$(echo "$vm" | jq .faults.total.count)" "$(kvm_stat "$dl" pf_taken)"
+    expect_eq "default run: lockless fixes (pf_fast) = pages x logged passes" \
+        "$(echo "$vm" | jq .faults.kvm.pf_fast)" "$want"
+    expect_eq "default run: per vCPU (id:pf_fast), each its own pages x passes" \
+        "$(echo "$vm" | jq -c '[.vcpus[] | "\(.vcpu_id):\(.faults.kvm.pf_fast)"] | sort')" \
+        "$(jq -c --argjson p "$per" '[range(.config.vcpus) | "\(.):\($p)"] | sort' "$dl")"
+    expect_eq "default run: fast-path share = pf_fast / pf_taken" \
+        "$(echo "$vm" | jq '(.faults.fast_path_hit_rate // -1) * 1e6 | round')" \
+        "$(echo "$vm" | jq '.faults.kvm.pf_fast / .faults.kvm.pf_taken * 1e6 | round')"
+    if jq -e '[.missing[] | select(.what == "fault types" and (.why | startswith("opt-in")))] | length == 1' "$j" > /dev/null
+    then ok "the record says fault types are opt-in (--fault-types)"
+    else ko "the record does not say why fault types are not split"
+    fi
+}
+
 [ -d "$R" ] || { echo "FAIL: no results directory $R"; echo "0 passed, 1 failed"; exit 1; }
 vcpus=$(result_vcpus "$R")
 [ -n "$vcpus" ] || { n=-; ko "no kvm-dirtylog results in $R"; }
@@ -182,5 +226,6 @@ run_checks() {
 
 negative_checks
 for n in $vcpus; do run_checks; done
+default_checks
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]

@@ -25,7 +25,7 @@ smoke_arch() {
     # --lock-functions, --fault-latency: the smoke checks the opt-in metrics too (x86's exact
     # hold time from the lock functions, fault latency, arm64 relax_perms sections).
     LAB_KVMLOCKSTAT_ARGS="--lock-functions --fault-latency ${LAB_KVMLOCKSTAT_ARGS:-}" \
-    LAB_ARCH=$arch LAB_VCPUS="$vcpus" LAB_CPUS=2 LAB_MEM=1G LAB_SIZE=${LAB_SIZE:-32M} \
+    LAB_DEFAULT_RUN=1 LAB_ARCH=$arch LAB_VCPUS="$vcpus" LAB_CPUS=2 LAB_MEM=1G LAB_SIZE=${LAB_SIZE:-32M} \
         LAB_ITER=2 LAB_TIMEOUT=${LAB_TIMEOUT:-400} LAB_RUN_TIMEOUT=240 LAB_RESULTS=$res \
         scripts/lab/lab.sh > "$log" 2>&1 || rc=$?
     if [ "$rc" != 0 ] && ! command -v "$(qemu_of "$arch")" > /dev/null; then

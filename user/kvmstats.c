@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM's own per-vCPU counters as a fault source.  KVM already counts every
+ * fault it handles (x86: pf_taken, pf_fast, pf_fixed, ...), per vCPU.
+ * Reading those once per interval costs the guest nothing, where a BPF
+ * program on the fault path costs it a probe per fault (README, Performance).
+ *
+ * Each VMM's vCPU fd is duplicated into kvmlockstat (pidfd_getfd, which
+ * needs CAP_SYS_PTRACE) and a task_file iterator (bpf/kvmstat.bpf.c) reads
+ * the counters of the vCPUs behind kvmlockstat's own fds.  A held fd keeps
+ * its VM alive: that is what keeps a VM's last counts readable after its
+ * VMM exits, and why it is let go right after that last read.
+ * (KVM_GET_STATS_FD would be the ABI, but KVM answers vCPU ioctls only from
+ * the VM's own mm: EIO.)
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "kvmstats.h"
+#include "vmid.h"
+#include "kvmstat.skel.h"
+
+#define MAX_WATCH 8
+#define CAP_SYS_PTRACE_BIT 19
+
+struct held_vcpu {
+	uint32_t pid;
+	int target_fd;			/* the vCPU's fd number in the VMM */
+	int32_t vcpu_id;
+	int fd;				/* kvmlockstat's duplicate of it */
+	uint64_t last[NR_KVM_COUNTERS];
+};
+
+struct kvmstats {
+	uint32_t only_pid;
+	uint32_t watch[MAX_WATCH];
+	size_t nr_watch;
+	struct held_vcpu *v;
+	size_t n;
+	bool started;			/* the first poll is done: later vCPUs count from 0 */
+	struct kvmstat_bpf *skel;
+	struct bpf_link *iter;
+};
+
+int kvmstats_counter(const char *name)
+{
+	return name_index(kvm_counter_names, NR_KVM_COUNTERS, name);
+}
+
+static bool btf_has_member(const struct btf *b, const char *strct, const char *member)
+{
+	int id = btf__find_by_name_kind(b, strct, BTF_KIND_STRUCT);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(b, id) : NULL;
+
+	for (int i = 0; t && i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(b, btf_members(t)[i].name_off), member))
+			return true;
+	return false;
+}
+
+/* pf_taken and pf_fast in struct kvm_vcpu_stat, in vmlinux or the kvm module. */
+static bool kernel_counts_faults(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod;
+	bool yes;
+
+	if (!vmlinux)
+		return false;
+	mod = btf__load_module_btf("kvm", vmlinux);
+	yes = btf_has_member(mod ? mod : vmlinux, "kvm_vcpu_stat", "pf_taken") &&
+	      btf_has_member(mod ? mod : vmlinux, "kvm_vcpu_stat", "pf_fast");
+	btf__free(mod);
+	btf__free(vmlinux);
+	return yes;
+}
+
+static bool can_take_fds(void)
+{
+	char line[256];
+	bool yes = false;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "CapEff:", 7))
+			yes = (strtoull(line + 7, NULL, 16) >> CAP_SYS_PTRACE_BIT) & 1;
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+/* The iterator over kvmlockstat's own files; only its own task where the kernel can (6.1+). */
+static int open_iterator(struct kvmstats *ks)
+{
+	union bpf_iter_link_info li = { .task.tid = getpid() };
+	LIBBPF_OPTS(bpf_iter_attach_opts, o, .link_info = &li, .link_info_len = sizeof(li));
+	int err;
+
+	ks->skel = kvmstat_bpf__open();
+	if (!ks->skel)
+		return -errno;
+	ks->skel->rodata->self_tgid = getpid();
+	err = kvmstat_bpf__load(ks->skel);
+	if (err)
+		return err;
+	ks->iter = bpf_program__attach_iter(ks->skel->progs.kvm_counters, &o);
+	if (!ks->iter)
+		ks->iter = bpf_program__attach_iter(ks->skel->progs.kvm_counters, NULL);
+	return ks->iter ? 0 : -errno;
+}
+
+struct kvmstats *kvmstats_open(uint32_t only_pid, char *why, size_t len)
+{
+	struct kvmstats *ks;
+	int err;
+
+	if (!kernel_counts_faults()) {
+		snprintf(why, len, "KVM keeps no per-vCPU fault counters here "
+			 "(kvm_vcpu_stat.pf_taken/pf_fast not in BTF)");
+		return NULL;
+	}
+	if (!can_take_fds()) {
+		snprintf(why, len, "reading KVM's counters needs CAP_SYS_PTRACE (pidfd_getfd)");
+		return NULL;
+	}
+	ks = calloc(1, sizeof(*ks));
+	if (!ks) {
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	ks->only_pid = only_pid;
+	err = open_iterator(ks);
+	if (err) {
+		snprintf(why, len, "BPF task_file iterator refused (%s)", strerror(-err));
+		kvmstats_free(ks);
+		return NULL;
+	}
+	return ks;
+}
+
+void kvmstats_watch(struct kvmstats *ks, uint32_t pid)
+{
+	if (ks && pid && ks->nr_watch < MAX_WATCH)
+		ks->watch[ks->nr_watch++] = pid;
+}
+
+static bool held(const struct kvmstats *ks, uint32_t pid, int fd, int32_t vcpu_id)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (ks->v[i].pid == pid && ks->v[i].target_fd == fd && ks->v[i].vcpu_id == vcpu_id)
+			return true;
+	return false;
+}
+
+/* delta NULL: only note the counters as the baseline. */
+static int add_vcpu(struct held_vcpu *h, const struct vcpu_counters *rec, struct run *delta)
+{
+	struct vm_rec *vm = delta ? run_vm(delta, h->pid, rec->kvm) : NULL;
+	struct vcpu_rec *vc = vm ? vm_vcpu(vm, rec->tid, rec->vcpu_id) : NULL;
+
+	if (delta && !vc)
+		return -ENOMEM;
+	if (vm && !vm->comm[0])
+		vmid_comm(h->pid, vm->comm);
+	for (int k = 0; k < NR_KVM_COUNTERS; k++) {
+		if (vc)
+			vc->kvm[k] += rec->counter[k] - h->last[k];	/* counters only grow */
+		h->last[k] = rec->counter[k];
+	}
+	return 0;
+}
+
+/* One iterator pass over every held vCPU. */
+static int read_all(struct kvmstats *ks, struct run *delta)
+{
+	struct vcpu_counters rec;
+	int fd = bpf_iter_create(bpf_link__fd(ks->iter)), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (!err && read(fd, &rec, sizeof(rec)) == sizeof(rec))
+		for (size_t i = 0; i < ks->n && !err; i++)
+			if (ks->v[i].fd == rec.fd)
+				err = add_vcpu(&ks->v[i], &rec, delta);
+	close(fd);
+	return err;
+}
+
+static int pidfd_open_(uint32_t pid)
+{
+	return syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_getfd_(int pidfd, int fd)
+{
+	return syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+}
+
+/* Holds a duplicate of the VMM's vCPU fd; the VMM's own fd is untouched. */
+static int take(struct kvmstats *ks, uint32_t pid, int fd, int32_t vcpu_id)
+{
+	struct held_vcpu h = { .pid = pid, .target_fd = fd, .vcpu_id = vcpu_id, .fd = -1 };
+	int pidfd = pidfd_open_(pid), err;
+	struct held_vcpu *grown;
+	__u8 one = 1;
+
+	if (pidfd >= 0)
+		h.fd = pidfd_getfd_(pidfd, fd);		/* close-on-exec already */
+	err = h.fd < 0 ? -errno : 0;
+	if (pidfd >= 0)
+		close(pidfd);
+	if (!err && bpf_map_update_elem(bpf_map__fd(ks->skel->maps.held_fds), &h.fd, &one, 0))
+		err = -errno;
+	grown = err ? NULL : realloc(ks->v, (ks->n + 1) * sizeof(*ks->v));
+	if (!grown) {
+		if (h.fd >= 0)
+			close(h.fd);
+		return err ? err : -ENOMEM;
+	}
+	ks->v = grown;
+	ks->v[ks->n++] = h;
+	return 0;
+}
+
+/* Takes pid's vCPU fds not held yet. */
+static void poll_pid(struct kvmstats *ks, uint32_t pid)
+{
+	char dir[64], path[320], target[64];
+	struct dirent *de;
+	DIR *d;
+
+	if (ks->only_pid && pid != ks->only_pid)
+		return;
+	snprintf(dir, sizeof(dir), "/proc/%u/fd", pid);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		ssize_t n;
+		int fd;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 20)
+			continue;
+		target[n] = '\0';
+		/* "anon_inode:kvm-vcpu:N"; kvm-vcpu-stats fds are the VMM's own stats fds */
+		if (strncmp(target, "anon_inode:kvm-vcpu:", 20) || !isdigit((unsigned char)target[20]))
+			continue;
+		fd = atoi(de->d_name);
+		if (!held(ks, pid, fd, atoi(target + 20)))
+			take(ks, pid, fd, atoi(target + 20));	/* gone or refused: the next poll */
+	}
+	closedir(d);
+}
+
+int kvmstats_poll(struct kvmstats *ks, bool full)
+{
+	struct vmm *vmms;
+	size_t n;
+	int err = 0;
+
+	if (!ks)
+		return 0;
+	if (ks->only_pid)
+		poll_pid(ks, ks->only_pid);
+	else if (full && !(err = vmid_scan(&vmms, &n))) {
+		for (size_t i = 0; i < n; i++)
+			poll_pid(ks, vmms[i].pid);
+		free(vmms);
+	}
+	for (size_t i = 0; i < ks->nr_watch; i++)
+		poll_pid(ks, ks->watch[i]);
+	/* New vCPUs of a VMM already known (vmid_scan's pass saw them already). */
+	for (size_t i = 0; !full && i < ks->n; i++)
+		if (!i || ks->v[i].pid != ks->v[i - 1].pid)
+			poll_pid(ks, ks->v[i].pid);
+	/* A vCPU there before the run counts from now, a later one from its creation. */
+	if (!ks->started && !err)
+		err = read_all(ks, NULL);
+	ks->started = true;
+	return err;
+}
+
+/* The VMM still holds this vCPU fd. */
+static bool still_there(const struct held_vcpu *h)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/fd/%d", h->pid, h->target_fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 20)
+		return false;
+	target[n] = '\0';
+	return !strncmp(target, "anon_inode:kvm-vcpu:", 20) && atoi(target + 20) == h->vcpu_id;
+}
+
+int kvmstats_drain(struct kvmstats *ks, struct run *delta)
+{
+	size_t kept = 0;
+	int err;
+
+	if (!ks)
+		return 0;
+	err = read_all(ks, delta);
+	for (size_t i = 0; i < ks->n; i++) {
+		struct held_vcpu *h = &ks->v[i];
+
+		if (still_there(h)) {
+			ks->v[kept++] = *h;
+			continue;
+		}
+		bpf_map_delete_elem(bpf_map__fd(ks->skel->maps.held_fds), &h->fd);
+		close(h->fd);
+	}
+	ks->n = kept;
+	return err;
+}
+
+void kvmstats_free(struct kvmstats *ks)
+{
+	if (!ks)
+		return;
+	for (size_t i = 0; i < ks->n; i++)
+		close(ks->v[i].fd);
+	free(ks->v);
+	bpf_link__destroy(ks->iter);
+	kvmstat_bpf__destroy(ks->skel);
+	free(ks);
+}
