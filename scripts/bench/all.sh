@@ -17,7 +17,7 @@ mkdir -p build/bench
 for b in $only; do
     case $b in
     x86_64|arm64)
-        BENCH_CONFIGS=${BENCH_CONFIGS-";--backend tracepoint;--fault-latency"} \
+        BENCH_CONFIGS=${BENCH_CONFIGS-";--backend tracepoint;--fault-types;--fault-latency;@hist"} \
             scripts/bench/overhead.sh "$b" > "build/bench/$b.log" 2>&1 ;;
     scale)
         BENCH_RESULTS=build/bench/scale-x86_64 BENCH_VCPUS=${BENCH_SCALE_VCPUS:-4} BENCH_REPS=1 \

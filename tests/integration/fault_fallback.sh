@@ -54,6 +54,29 @@ jq -e '[.missing[] | select(.what == "fault latency" and (.why | test("--fault-l
 ! grep -q '^kvmlockstat: not measured: .*fault latency' "$T/derr" &&
     ok "default run: no notice for the opt-in fault latency" ||
     ko "default run: notice names fault latency: $(cat "$T/derr")"
+# Where KVM counts faults itself (x86 pf_taken/pf_fast in BTF): by default they come from
+# KVM's counters, through kvmlockstat's own duplicate of each vCPU fd, read once more after
+# the VMM exited (the held fd keeps the vCPU); without CAP_SYS_PTRACE the probes count them.
+C=$(dirname "$K")/contend
+if [ -c /dev/kvm ] && [ -x "$C" ] && [ "$(uname -m)" = x86_64 ]; then
+    "$K" -i 0 --json "$T/kvm.json" -- "$C" -s 1 -m 16 > /dev/null 2> "$T/kerr"
+    vm='[.vms[] | select(.comm == "contend")] | first'
+    [ "$(jq -r .backends.faults "$T/kvm.json")" = kvm_stats ] &&
+        ok "default: faults from KVM's counters (backends.faults = kvm_stats)" ||
+        ko "default: faults backend $(jq -r .backends.faults "$T/kvm.json"), expected kvm_stats: $(cat "$T/kerr")"
+    jq -e "$vm | [.vcpus[] | select(.vcpu_id == 0 and (.faults.kvm | has(\"pf_taken\")))] | length == 1" \
+        "$T/kvm.json" > /dev/null &&
+        ok "contend's vCPU 0 read after contend exited: $(jq -c "$vm | .vcpus[0].faults.kvm" "$T/kvm.json")" ||
+        ko "no KVM counters for contend's vCPU 0: $(jq -c "$vm" "$T/kvm.json")"
+    setpriv --inh-caps=-sys_ptrace --bounding-set=-sys_ptrace -- \
+        "$K" -i 0 --json "$T/noptrace.json" -- "$C" -s 1 -m 16 > /dev/null 2> "$T/nerr"
+    jq -e '.backends.faults != "kvm_stats" and ([.missing[] | select(.what == "KVM'"'"'s fault counters"
+            and (.why | test("CAP_SYS_PTRACE")))] | length == 1)' "$T/noptrace.json" > /dev/null &&
+        ok "without CAP_SYS_PTRACE: probes count faults ($(jq -r .backends.faults "$T/noptrace.json")), the record says why" ||
+        ko "without CAP_SYS_PTRACE: $(jq -c '[.backends, .missing]' "$T/noptrace.json" 2>&1) $(cat "$T/nerr")"
+else
+    echo "SKIP: KVM's fault counters (needs /dev/kvm, $C and x86's KVM)"
+fi
 "$K" -d 1 -i 0 --backend bogus > /dev/null 2> "$T/berr"
 rc=$?
 [ "$rc" != 0 ] && grep -q "is not tp_btf or raw_tp (lock probes), nor auto, fentry, kprobe or tracepoint" "$T/berr" &&

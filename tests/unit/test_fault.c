@@ -47,6 +47,45 @@ static void hit_rate(void **state)
 	assert_float_equal(fault_hit_rate(&c), 1.0, 1e-9);
 }
 
+/* KVM's counters stand in where no fault was probed, and only then. */
+static void kvm_counters(void **state)
+{
+	struct vcpu_rec c = {};
+	uint64_t fast, slow;
+
+	c.kvm[KC_PF_TAKEN] = 400;
+	c.kvm[KC_PF_FAST] = 300;
+	assert_true(fault_from_kvm(&c));
+	assert_int_equal(fault_count(&c), 400);
+	fault_fast_slow(&c, &fast, &slow);
+	assert_int_equal(fast, 300);
+	assert_int_equal(slow, 100);
+	assert_float_equal(fault_hit_rate(&c), 0.75, 1e-9);	/* of all faults: no type split */
+	c.fault[FAULT_PERMISSION].count = 10;			/* probed too (--fault-types) */
+	c.path[PATH_FAST_FIXED] = 5;
+	assert_false(fault_from_kvm(&c));
+	assert_int_equal(fault_count(&c), 10);
+	assert_float_equal(fault_hit_rate(&c), 0.5, 1e-9);
+}
+
+/* KVM's counters know the vCPU id before its thread ran it: the thread adopts that row. */
+static void kvm_counter_identity(void **state)
+{
+	struct run r;
+	struct vm_rec *v;
+	struct vcpu_rec *a;
+
+	run_init(&r);
+	v = run_vm(&r, 100, KVM);
+	a = vm_vcpu(v, 0, 2);
+	a->kvm[KC_PF_TAKEN] = 7;
+	assert_ptr_equal(vm_vcpu(v, 105, 2), a);
+	assert_int_equal(a->tid, 105);
+	assert_ptr_equal(vm_vcpu_by_id(v, 2), a);
+	assert_int_equal(v->nr_vcpu_recs, 1);
+	run_free(&r);
+}
+
 static void vcpu_identity(void **state)
 {
 	struct run r;
@@ -132,6 +171,8 @@ static void record_round_trip(void **state)
 	c->fault[FAULT_PERMISSION] = lat(64, 3000);
 	c->fault[FAULT_TRANSLATION].count = 5;		/* count only (tracepoint) */
 	c->path[PATH_RELAX_READ] = 64;
+	c->kvm[KC_PF_TAKEN] = 69;
+	c->kvm[KC_PF_FAST] = 60;
 	v->timing[VT_RELAX][MODE_READ] = lat(64, 700);
 	v->timing[VT_GET_DIRTY_LOG][MODE_OTHER] = lat(3, 90000);
 	snprintf(path, sizeof(path), "%s/run.json", dir);
@@ -177,6 +218,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hit_rate),
+		cmocka_unit_test(kvm_counters),
+		cmocka_unit_test(kvm_counter_identity),
 		cmocka_unit_test(vcpu_identity),
 		cmocka_unit_test(merge_intervals),
 		cmocka_unit_test(hold_source),
