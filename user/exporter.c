@@ -36,7 +36,7 @@ struct exporter_opts {
 	const char *listen;
 	struct sockaddr_storage addr;	/* --listen, parsed */
 	socklen_t addr_len;
-	bool per_vcpu, lock_functions, verbose;
+	bool per_vcpu, lock_functions, fault_types, verbose;
 	double grace, interval, timeout;
 	unsigned threads;
 };
@@ -47,7 +47,8 @@ struct exporter {
 	struct metrics_opts mo;
 };
 
-enum { OPT_LISTEN = 0x200, OPT_PER_VCPU, OPT_GRACE, OPT_TIMEOUT, OPT_THREADS, OPT_LOCK_FUNCTIONS };
+enum { OPT_LISTEN = 0x200, OPT_PER_VCPU, OPT_GRACE, OPT_TIMEOUT, OPT_THREADS, OPT_LOCK_FUNCTIONS,
+       OPT_FAULT_TYPES };
 
 static const struct argp_option exporter_options[] = {
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics there (default " DEFAULT_LISTEN
@@ -59,6 +60,9 @@ static const struct argp_option exporter_options[] = {
 	{ "threads", OPT_THREADS, "N", 0, "HTTP threads (default 4)", 0 },
 	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Probe _raw_{read,write}_{lock,unlock} "
 	  "for exact hold times (costly: every rwlock in the kernel; see live --help)", 0 },
+	{ "fault-types", OPT_FAULT_TYPES, NULL, 0, "Probe every fault: stage2_faults_total by type "
+	  "and the fast path over permission faults (costly; see live --help). Without it, where "
+	  "KVM counts faults (x86), faults_total and fast_path_fixes_total are KVM's own counters", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's and libmicrohttpd's messages", 0 },
 	{},
 };
@@ -153,6 +157,7 @@ static error_t exporter_parse(int key, char *arg, struct argp_state *state)
 		return 0;
 	case OPT_THREADS: return parse_count(arg, &o->threads);
 	case OPT_LOCK_FUNCTIONS: o->lock_functions = true; return 0;
+	case OPT_FAULT_TYPES: o->fault_types = true; return 0;
 	case 'v': o->verbose = true; return 0;
 	case 'i':
 		if (parse_seconds(arg, "--interval", &o->interval))
@@ -317,9 +322,8 @@ static struct MHD_Daemon *start_http(struct exporter *e, int fd, const struct ex
 static int run_exporter(const struct exporter_opts *o)
 {
 	struct attach_opts ao = { .verbose = o->verbose };
-	/* Probed: its metrics are split by fault type (KVM's counters: a follow-up). */
 	struct fault_opts fo = { .backend = -1, .lock_functions = o->lock_functions,
-				 .fault_types = true };
+				 .fault_types = o->fault_types };
 	struct exporter e = { .lock = PTHREAD_MUTEX_INITIALIZER, .mo = { .per_vcpu = o->per_vcpu } };
 	struct collector c = { 0 };
 	struct MHD_Daemon *d;

@@ -83,6 +83,27 @@ assert_results() {
         "$(jq '.config.vcpus * .config.pages_per_vcpu * .config.iterations' "$dl")"
 }
 
+# The unit's way (x86, root): faults and lockless fixes are KVM's own counters.
+assert_kvm_counters() {
+    local dl=$R/dirtylog-v$n.json
+    check "kvm-dirtylog exited 0 under the exporter" test "$(cat "$R/dirtylog.rc" 2>/dev/null)" = 0
+    check "exporter exited 0 on SIGTERM (rc $(cat "$R/exporter.rc" 2>/dev/null))" \
+        test "$(cat "$R/exporter.rc" 2>/dev/null)" = 0
+    if [ ! -s "$R/metrics.txt" ] || [ ! -s "$dl" ]; then
+        fail "no exposition or no kvm-dirtylog record in $R"
+        return
+    fi
+    expect_eq "kvmlockstat_faults_total = KVM's pf_taken as kvm-dirtylog read it" \
+        "$(vm_metric kvmlockstat_faults_total)" "$(kvm_stat "$dl" pf_taken)"
+    expect_eq "kvmlockstat_fast_path_fixes_total = KVM's pf_fast = pages x logged passes" \
+        "$(vm_metric kvmlockstat_fast_path_fixes_total)" \
+        "$(jq '.config.vcpus * .config.pages_per_vcpu * .config.iterations' "$dl")"
+    check "no probe per fault: no stage2_faults_total family" sh -c "! grep -q '^kvmlockstat_stage2_faults_total' '$R/metrics.txt'"
+    if command -v promtool > /dev/null; then
+        check "promtool check metrics passes (KVM's counters)" sh -c "promtool check metrics < '$R/metrics.txt'"
+    fi
+}
+
 case ${1:-} in
 --check) R=$2 ;;
 "") echo "usage: tests/lab/exporter.sh KVMLOCKSTAT | --check RESULTS" >&2; exit 2 ;;
@@ -108,6 +129,10 @@ case ${1:-} in
         fail "x86 lab run (log $R.log)"
     fi ;;
 esac
+base=$R
+R=$base/kvm
+assert_kvm_counters
+R=$base/types
 assert_results
 echo "lab-exporter: (qemu TCG: counts carry over to hardware, timings do not)"
 finish

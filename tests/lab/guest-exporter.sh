@@ -2,8 +2,10 @@
 # guest-exporter.sh RESULTS [BINDIR]: the real exporter (Debian's dynamically linked
 # build with libmicrohttpd, carried in /usr/sbin with its libraries by tests/lab/exporter.sh)
 # in the x86 lab VM, on loopback, while kvm-dirtylog runs; its /metrics scraped once the
-# VM has exited (within --grace), then SIGTERM. Runs inside the lab VM (busybox sh).
-R=$1
+# VM has exited (within --grace), then SIGTERM; once as the unit runs it (faults from
+# KVM's own counters, in RESULTS/kvm) and once with --fault-types (RESULTS/types).
+# Runs inside the lab VM (busybox sh).
+R0=$1
 B=${2:-/lab}
 X=/usr/sbin/kvmlockstat
 PORT=${EXP_PORT:-9477}
@@ -18,10 +20,14 @@ scrape() {
     [ "$(wc -c < "$1")" = "$(sed -n 's/^[Cc]ontent-[Ll]ength: *\([0-9]*\)$/\1/p' /tmp/http.out)" ]
 }
 # The fault families' samples: equal in two scrapes two drains apart = settled.
-faults_of() { grep -E '^kvmlockstat_(stage2_faults|fast_path_[a-z_]*|fault_resolutions)_total' "$1"; }
+faults_of() { grep -E '^kvmlockstat_(stage2_faults|faults|fast_path_[a-z_]*|fault_resolutions)_total' "$1"; }
 
-ip link set lo up
-"$X" exporter --listen "127.0.0.1:$PORT" --grace 600 > "$R/exporter.out" 2>&1 &
+# run_exporter DIR [ARGS]: one exporter's life around one kvm-dirtylog run.
+run_exporter() {
+R=$1
+shift
+mkdir -p "$R"
+"$X" exporter --listen "127.0.0.1:$PORT" --grace 600 "$@" > "$R/exporter.out" 2>&1 &
 xpid=$!
 i=0
 until scrape "$R/metrics-before.txt"; do
@@ -29,7 +35,7 @@ until scrape "$R/metrics-before.txt"; do
     if [ $i -ge 60 ] || ! kill -0 $xpid 2> /dev/null; then
         echo "guest: the exporter never served /metrics"; cat "$R/exporter.out"
         kill -TERM $xpid 2> /dev/null
-        exit 1
+        return 1
     fi
     sleep 1
 done
@@ -59,3 +65,8 @@ echo $? > "$R/exporter.rc"
 kill $dog 2> /dev/null
 echo "guest: exporter exit $(cat "$R/exporter.rc") after SIGTERM"
 tail -3 "$R/exporter.out"
+}
+
+ip link set lo up
+run_exporter "$R0/kvm"
+run_exporter "$R0/types" --fault-types
