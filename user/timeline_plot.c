@@ -25,7 +25,7 @@ struct tplot_opts {
 enum { OPT_TIMELINE = 0x100, OPT_PROGRESS, OPT_PID };
 
 enum series {
-	S_TRANSLATION, S_PERMISSION, S_ACCESS, S_FAULT_OTHER,
+	S_TRANSLATION, S_PERMISSION, S_ACCESS, S_FAULT_OTHER, S_UNTYPED,
 	S_W_DIRTY_LOG, S_W_NOTIFIER, S_W_FAULT, S_W_OTHER,
 	S_NS_DIRTY_LOG, S_NS_NOTIFIER, S_NS_FAULT, S_IOCTL_NS,
 	NR_SERIES,
@@ -43,6 +43,12 @@ static void row_values(const struct timeline_row *r, double v[NR_SERIES])
 	v[S_PERMISSION] = r->faults[FAULT_PERMISSION];
 	v[S_ACCESS] = r->faults[FAULT_ACCESS];
 	v[S_FAULT_OTHER] = r->faults[FAULT_OTHER];
+	/* Faults KVM counted but no probe typed (KVM's counters, the default on x86). */
+	v[S_UNTYPED] = r->faults_total;
+	for (int t = 0; t < NR_FAULT_TYPES; t++)
+		v[S_UNTYPED] -= r->faults[t];
+	if (v[S_UNTYPED] < 0)
+		v[S_UNTYPED] = 0;	/* a file from before faults_total */
 	for (int p = 0; p < NR_WAIT_PATHS; p++)
 		v[S_W_DIRTY_LOG + p] = r->paths[p].count;
 	v[S_NS_DIRTY_LOG] = r->paths[WP_DIRTY_LOG].total_ns / 1e6;
@@ -158,6 +164,7 @@ static int draw(const struct tplot_opts *o, const struct tseries *s, const doubl
 	const struct plot_line faults[] = {
 		{ "permission", s->y[S_PERMISSION] }, { "translation", s->y[S_TRANSLATION] },
 		{ "access flag", s->y[S_ACCESS] }, { "other", s->y[S_FAULT_OTHER] },
+		{ "not typed (KVM's count)", s->y[S_UNTYPED] },
 	}, waits[] = {
 		{ "dirty log", s->y[S_W_DIRTY_LOG] }, { "MMU notifier", s->y[S_W_NOTIFIER] },
 		{ "fault", s->y[S_W_FAULT] }, { "other", s->y[S_W_OTHER] },
@@ -166,7 +173,7 @@ static int draw(const struct tplot_opts *o, const struct tseries *s, const doubl
 		{ "wait: fault", s->y[S_NS_FAULT] }, { "dirty-log ioctls", s->y[S_IOCTL_NS] },
 	};
 	const struct plot_panel panels[] = {
-		{ "Stage-2 / TDP faults by type", "faults/s", 4, faults },
+		{ "Stage-2 / TDP faults by type", "faults/s", 5, faults },
 		{ "kvm->mmu_lock waits by writer path", "waits/s", 4, waits },
 		{ "mmu_lock wait time by path; dirty-log ioctl time", "ms/s", 4, times },
 	};
