@@ -55,7 +55,7 @@ if [ -f "$R/timeline.csv" ]; then
     pre=$(awk -F, 'NR == 2 { printf "%.6f", $4 }' "$R/timeline.csv")
     echo
     echo "  kvmlockstat timeline (all VMs)         before migration   during migration"
-    for c in faults_permission fast_path_fast fast_path_slow waits_write waits_read waits_spin wait_ns_dirty_log get_dirty_log_calls clear_dirty_log_calls; do
+    for c in faults_total faults_permission fast_path_fast fast_path_slow waits_write waits_read waits_spin wait_ns_dirty_log get_dirty_log_calls clear_dirty_log_calls; do
         printf '  %-38s %16s %18s\n' "$c" "$(timeline_sum "$R" "$c" "$pre" "$start")" "$(timeline_sum "$R" "$c" "$start" "$end")"
     done
 fi
