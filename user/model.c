@@ -294,8 +294,12 @@ double fault_hit_rate(const struct vcpu_rec *c)
 	uint64_t perm = c->fault[FAULT_PERMISSION].count, fast, slow, seen;
 
 	fault_fast_slow(c, &fast, &slow);
+	/*
+	 * KVM counts pf_taken before a fault and pf_fast after it, and a read can
+	 * fall between the two: an interval may hold a fix whose fault is in the last.
+	 */
 	if (fault_from_kvm(c))
-		return (double)fast / c->kvm[KC_PF_TAKEN];
+		return fast >= c->kvm[KC_PF_TAKEN] ? 1.0 : (double)fast / c->kvm[KC_PF_TAKEN];
 	seen = fast + slow;
 	/* No resolution observed: the backend could not see them (tracepoints). */
 	if (!perm || !seen)

@@ -61,6 +61,9 @@ static void kvm_counters(void **state)
 	assert_int_equal(fast, 300);
 	assert_int_equal(slow, 100);
 	assert_float_equal(fault_hit_rate(&c), 0.75, 1e-9);	/* of all faults: no type split */
+	c.kvm[KC_PF_FAST] = 401;				/* a fix read before its fault */
+	assert_float_equal(fault_hit_rate(&c), 1.0, 1e-9);
+	c.kvm[KC_PF_FAST] = 300;
 	c.fault[FAULT_PERMISSION].count = 10;			/* probed too (--fault-types) */
 	c.path[PATH_FAST_FIXED] = 5;
 	assert_false(fault_from_kvm(&c));
