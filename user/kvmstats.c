@@ -229,6 +229,14 @@ static int take(struct kvmstats *ks, uint32_t pid, int fd, int32_t vcpu_id)
 	return 0;
 }
 
+static bool holds_pid(const struct kvmstats *ks, uint32_t pid)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (ks->v[i].pid == pid)
+			return true;
+	return false;
+}
+
 /* Takes pid's vCPU fds not held yet. */
 static void poll_pid(struct kvmstats *ks, uint32_t pid)
 {
@@ -277,12 +285,14 @@ int kvmstats_poll(struct kvmstats *ks, bool full)
 			poll_pid(ks, vmms[i].pid);
 		free(vmms);
 	}
+	/*
+	 * Between intervals only a watched command that has no vCPU held yet is
+	 * looked at: its VM may live less than an interval.  Later vCPUs of any
+	 * VMM are taken by the next full poll, once per interval.
+	 */
 	for (size_t i = 0; i < ks->nr_watch; i++)
-		poll_pid(ks, ks->watch[i]);
-	/* New vCPUs of a VMM already known (vmid_scan's pass saw them already). */
-	for (size_t i = 0; !full && i < ks->n; i++)
-		if (!i || ks->v[i].pid != ks->v[i - 1].pid)
-			poll_pid(ks, ks->v[i].pid);
+		if (full || !holds_pid(ks, ks->watch[i]))
+			poll_pid(ks, ks->watch[i]);
 	/* A vCPU there before the run counts from now, a later one from its creation. */
 	if (!ks->started && !err)
 		err = read_all(ks, NULL);

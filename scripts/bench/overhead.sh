@@ -48,7 +48,7 @@ for c in $(seq 1 "$ncfg"); do
         i=${f##*-}; i=${i%.json}
         awk -v t="$(ms "$f")" -v b="$(ms "$R/base-$i.json")" 'BEGIN { print t / b }'
     done | stats)"
-    be=$(jq -r '[.backends // {} | to_entries[] | "\(.key)=\(.value)"] | join(" ")' "$R/kls-k$c-1.json" 2>/dev/null)
+    be=$(jq -r '[.backends // {} | to_entries[] | "\(.key)=\(.value)"] | join(" ")' "$R/kls-k$c-1.json" 2>/dev/null || true)
     [ "$args" = @hist ] && args="peer: tracefs hist triggers" be="the same fault-path events, aggregated by the kernel"
     echo "| ${args:-default} | $med | $lo | $hi | ${be:-lock only} |"
 done
