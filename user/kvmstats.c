@@ -42,6 +42,7 @@ struct held_vcpu {
 struct kvmstats {
 	uint32_t only_pid;
 	uint32_t watch[MAX_WATCH];
+	bool settled[MAX_WATCH];	/* its vCPUs are held and the last poll found no more */
 	size_t nr_watch;
 	struct held_vcpu *v;
 	size_t n;
@@ -286,13 +287,17 @@ int kvmstats_poll(struct kvmstats *ks, bool full)
 		free(vmms);
 	}
 	/*
-	 * Between intervals only a watched command that has no vCPU held yet is
-	 * looked at: its VM may live less than an interval.  Later vCPUs of any
-	 * VMM are taken by the next full poll, once per interval.
+	 * Between intervals only a watched command is looked at, until its vCPUs
+	 * are held and a poll finds no more: its VM may live less than an
+	 * interval.  Later vCPUs of any VMM are taken by the next full poll.
 	 */
 	for (size_t i = 0; i < ks->nr_watch; i++)
-		if (full || !holds_pid(ks, ks->watch[i]))
+		if (full || !ks->settled[i]) {
+			size_t before = ks->n;
+
 			poll_pid(ks, ks->watch[i]);
+			ks->settled[i] = ks->n == before && holds_pid(ks, ks->watch[i]);
+		}
 	/* A vCPU there before the run counts from now, a later one from its creation. */
 	if (!ks->started && !err)
 		err = read_all(ks, NULL);
