@@ -40,6 +40,9 @@ __u64 drops[NR_DROPS] = {};
 #define KVM_GET_DIRTY_LOG	0x4010ae42U
 #define KVM_CLEAR_DIRTY_LOG	0xc018aec0U
 
+/* task_struct.flags: the task is in do_exit (include/linux/sched.h). */
+#define PF_EXITING	0x00000004
+
 /* qrwlock: a writer owns the lock when the low byte is _QW_LOCKED. */
 #define QW_LOCKED	0xffU
 
@@ -70,6 +73,7 @@ struct inflight {
 
 struct inflight_set {
 	struct inflight lvl[NR_LEVELS];	/* ts != 0: in flight */
+	struct thread_faults counts;	/* count-only probes: this thread's faults so far */
 };
 
 /*
@@ -93,13 +97,6 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, MAX_FAULT_ENTRIES);
-	__type(key, struct path_key);
-	__type(value, struct path_val);
-} fault_paths SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, MAX_VM_TIMING_ENTRIES);
 	__type(key, struct timing_key);
 	__type(value, struct wait_stat);
@@ -114,7 +111,6 @@ struct {
 } mmu_locks SEC(".maps");
 
 static const struct wait_stat zero_stat;
-static const struct path_val zero_path;
 
 static __always_inline void drop(enum drop_reason r)
 {
@@ -150,13 +146,29 @@ static __always_inline void note_vm(struct kvm *kvm)
 		drop(DROP_INFO_FULL);
 }
 
+/*
+ * A thread's counts at its exit, for user space to take (the task storage
+ * goes with the task).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_FAULT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct thread_faults);
+} exited SEC(".maps");
+
+/* This thread's storage; create: allocate it on first use. */
+static __always_inline struct inflight_set *task_set(bool create)
+{
+	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
 /* This thread's slot at level; create: allocate the thread's set on first use. */
 static __always_inline struct inflight *slot(__u32 level, bool create)
 {
-	struct inflight_set *set;
+	struct inflight_set *set = task_set(create);
 
-	set = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				   create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 	if (!set || level >= NR_LEVELS)
 		return NULL;
 	/*
@@ -199,35 +211,99 @@ static __always_inline int end(__u32 level, struct inflight *out)
 	return 0;
 }
 
-/* Adds one fault; delta is its latency, or 0 with timed false (tracepoints). */
+/*
+ * This thread's counts, noting the VM and vCPU it runs.  Only the thread
+ * itself writes them and a probe does not nest in itself on one task, so
+ * plain increments do: no atomics, no map update per fault.
+ */
+static __always_inline struct thread_faults *thread_counts(__u64 kvm, __s32 vcpu_id)
+{
+	struct inflight_set *set = task_set(true);
+
+	if (!set) {
+		drop(DROP_FAULT_INFLIGHT);	/* out of memory, or storage busy on this CPU */
+		return NULL;
+	}
+	barrier_var(set);
+	if (kvm)
+		set->counts.kvm = kvm;
+	if (vcpu_id >= 0)
+		set->counts.vcpu_id = vcpu_id;
+	else if (!set->counts.events)
+		set->counts.vcpu_id = -1;
+	set->counts.events++;
+	return &set->counts;
+}
+
+/* Adds one fault; delta is its latency, or 0 with timed false (count only). */
 static __always_inline void add_fault(__u64 kvm, __s32 vcpu_id, __u32 type, __u64 delta,
 				      bool timed)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct fault_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .type = type,
 			       .tgid = id >> 32 };
+	struct thread_faults *t;
 	struct wait_stat *st;
 
+	if (!timed) {
+		t = thread_counts(kvm, vcpu_id);
+		if (t && type < NR_FAULT_TYPES)
+			t->count[type]++;
+		return;
+	}
 	k.gen = window_enter();
 	st = lookup_or_init(&fault_stats, &k, &zero_stat, &drops[DROP_FAULT_STAT_FULL]);
-	if (st && timed)
+	if (st)
 		wait_stat_add(st, delta);
-	else if (st)
-		__sync_fetch_and_add(&st->count, 1);
 	window_exit(k.gen);
 }
 
 static __always_inline void add_path(__u64 kvm, __s32 vcpu_id, __u32 path)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct path_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .tgid = id >> 32 };
-	struct path_val *v;
+	struct thread_faults *t = thread_counts(kvm, vcpu_id);
 
-	k.gen = window_enter();
-	v = lookup_or_init(&fault_paths, &k, &zero_path, &drops[DROP_FAULT_STAT_FULL]);
-	if (v && path < NR_FAULT_PATHS)
-		__sync_fetch_and_add(&v->count[path], 1);
-	window_exit(k.gen);
+	if (t && path < NR_FAULT_PATHS)
+		t->path[path]++;
+}
+
+/* A thread's counts outlive it in 'exited' until user space takes them. */
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(thread_exit)
+{
+	struct inflight_set *set = task_set(false);
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = id;
+
+	if (!set || !set->counts.events)
+		return 0;
+	set->counts.tid = tid;
+	set->counts.tgid = id >> 32;
+	if (bpf_map_update_elem(&exited, &tid, &set->counts, BPF_ANY))
+		drop(DROP_FAULT_STAT_FULL);
+	return 0;
+}
+
+/*
+ * Every live thread's counts so far, for the drain.  An exiting thread is
+ * left to thread_exit, so that no count is taken twice.
+ */
+SEC("iter/task")
+int thread_counts_iter(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct inflight_set *set;
+	struct thread_faults out;
+
+	if (!task || (task->flags & PF_EXITING))
+		return 0;
+	set = bpf_task_storage_get(&inflight, task, 0, 0);
+	if (!set || !set->counts.events)
+		return 0;
+	out = set->counts;
+	out.tid = task->pid;
+	out.tgid = task->tgid;
+	bpf_seq_write(ctx->meta->seq, &out, sizeof(out));
+	return 0;
 }
 
 static __always_inline void add_timing(__u64 kvm, __u32 timing, __u32 mode, __u64 delta)

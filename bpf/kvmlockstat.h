@@ -140,6 +140,20 @@ struct vcpu_counters {
 	__u64 counter[NR_KVM_COUNTERS];
 };
 
+/*
+ * A thread's faults as count-only probes count them: in the thread's own task
+ * storage, cumulative (no map update per fault), read by an iterator each
+ * interval and handed over at the thread's exit (bpf/fault.bpf.c).
+ */
+struct thread_faults {
+	__u64 kvm;		/* last VM seen, 0: unknown (arm64 tracepoint) */
+	__s32 vcpu_id;		/* -1: unknown */
+	__u32 tid, tgid;
+	__u32 events;		/* 0: nothing counted yet */
+	__u64 count[NR_FAULT_TYPES];
+	__u64 path[NR_FAULT_PATHS];
+};
+
 /* Per-VM durations, each split by the mmu_lock mode held (enum lock_mode). */
 enum vm_timing {
 	VT_HOLD,		/* mmu_lock held: _raw_*_lock return -> _raw_*_unlock */
@@ -160,19 +174,6 @@ struct fault_key {
 	__u32 tgid;		/* the VMM: known even after it exits */
 	__u32 gen;		/* collection generation (see fault_drain) */
 	__u32 pad;
-};
-
-/* Per vCPU thread: resolutions; value of the fault_paths per-CPU map. */
-struct path_key {
-	__u64 kvm;
-	__u32 tid;
-	__s32 vcpu_id;
-	__u32 tgid;
-	__u32 gen;
-};
-
-struct path_val {
-	__u64 count[NR_FAULT_PATHS];
 };
 
 struct timing_key {

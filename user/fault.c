@@ -50,6 +50,7 @@ struct probe_point {
 				   thread), more cheaply: used instead when no latency is asked for */
 	bool no_vcpu_id;	/* knows the thread, not the vCPU id: not with --fault-types */
 	bool lock_function;	/* runs for every rwlock in the kernel: --lock-functions */
+	bool helper;		/* serves the count-only probes: loaded when faults are probed */
 };
 
 static const struct probe_point points[] = {
@@ -67,15 +68,28 @@ static const struct probe_point points[] = {
 	{ "kvm/kvm_page_fault", M(FM_FAULTS), .fallback = true, .replaces = "kvm_mmu_page_fault" },
 	{ "kvm/kvm_guest_fault", M(FM_FAULTS), .fallback = true,
 	  .replaces = "kvm_handle_guest_abort", .no_vcpu_id = true },
+	/* A thread's counts live in its task storage: read by an iterator, handed over at exit. */
+	{ "sched/sched_process_exit", .helper = true },
+	{ "iter/task", .helper = true },
 };
 
 #define NR_POINTS (sizeof(points) / sizeof(points[0]))
+
+/* What the last drain read of a thread's cumulative counts. */
+struct thread_seen {
+	uint32_t tid;
+	uint64_t count[NR_FAULT_TYPES];
+	uint64_t path[NR_FAULT_PATHS];
+};
 
 struct fault_probes {
 	struct fault_bpf *skel;
 	struct bpf_link **links;	/* one per program that loaded */
 	size_t nr_links;
+	struct bpf_link *counts_iter;	/* the link of thread_counts_iter, among links */
 	uint64_t drops_seen[NR_DROPS];
+	struct thread_seen *seen;
+	size_t nr_seen;
 };
 
 /* Why each backend that was tried got refused, for the notice. */
@@ -102,7 +116,7 @@ static int section_backend(const char *sec, size_t len)
 	static const struct { const char *prefix; int backend; } kinds[] = {
 		{ "fentry", FB_FENTRY }, { "fexit", FB_FENTRY },
 		{ "kprobe", FB_KPROBE }, { "kretprobe", FB_KPROBE },
-		{ "raw_tp", FB_TRACEPOINT }, { "tp_btf", FB_TRACEPOINT },
+		{ "raw_tp", FB_TRACEPOINT }, { "tp_btf", FB_TRACEPOINT }, { "iter", FB_TRACEPOINT },
 	};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -176,6 +190,8 @@ static bool prog_wanted(const struct prog_info *pi, int backend, const struct fa
 {
 	const unsigned int counted = M(FM_FAULTS) | M(FM_FAST_PATH);
 
+	if (pi->pt->helper)
+		return !o->stats;	/* both exist wherever lock:contention_* do (5.19+) */
 	if (!o->lock_functions && pi->pt->lock_function)
 		return false;
 	/* KVM counts these itself: no probe per fault for them. */
@@ -291,9 +307,13 @@ static void unload(struct fault_probes *fp)
 		bpf_link__destroy(fp->links[i]);
 	free(fp->links);
 	fault_bpf__destroy(fp->skel);
+	free(fp->seen);
 	fp->links = NULL;
 	fp->nr_links = 0;
 	fp->skel = NULL;
+	fp->counts_iter = NULL;
+	fp->seen = NULL;
+	fp->nr_seen = 0;
 }
 
 /* Attaches program by program, so that a refusal names its probe point. */
@@ -322,6 +342,8 @@ static int attach_all(struct fault_probes *fp, struct tries *t)
 			return err;
 		}
 		fp->links[fp->nr_links++] = l;
+		if (prog == fp->skel->progs.thread_counts_iter)
+			fp->counts_iter = l;
 	}
 	return 0;
 }
@@ -516,6 +538,7 @@ void fault_detach(struct fault_probes *fp)
 
 struct drain_ctx {
 	uint32_t only_pid;
+	struct fault_probes *fp;
 };
 
 static size_t stride(size_t sz)
@@ -561,28 +584,6 @@ static int add_fault(void *ctx, struct run *delta, const void *k, const void *v)
 	return 0;
 }
 
-static int add_path(void *ctx, struct run *delta, const void *k, const void *v)
-{
-	const struct path_key *key = k;
-	struct drain_ctx *c = ctx;
-	struct vm_rec *vm = vm_for(delta, key->tgid, key->kvm, c->only_pid);
-	struct vcpu_rec *vc;
-
-	if (!vm)
-		return 0;
-	vc = vm_vcpu(vm, key->tid, key->vcpu_id);
-	if (!vc)
-		return -ENOMEM;
-	for (int cpu = 0; cpu < libbpf_num_possible_cpus(); cpu++) {
-		const struct path_val *pv = (const void *)((const char *)v +
-							   cpu * stride(sizeof(*pv)));
-
-		for (int p = 0; p < NR_FAULT_PATHS; p++)
-			vc->path[p] += pv->count[p];
-	}
-	return 0;
-}
-
 static int add_timing(void *ctx, struct run *delta, const void *k, const void *v)
 {
 	const struct timing_key *key = k;
@@ -613,9 +614,89 @@ static void name_mmu_locks(struct fault_probes *fp, struct run *delta)
 	}
 }
 
+static struct thread_seen *seen_of(struct fault_probes *fp, uint32_t tid)
+{
+	struct thread_seen *grown;
+
+	for (size_t i = 0; i < fp->nr_seen; i++)
+		if (fp->seen[i].tid == tid)
+			return &fp->seen[i];
+	grown = realloc(fp->seen, (fp->nr_seen + 1) * sizeof(*fp->seen));
+	if (!grown)
+		return NULL;
+	fp->seen = grown;
+	memset(&grown[fp->nr_seen], 0, sizeof(*grown));
+	grown[fp->nr_seen].tid = tid;
+	return &grown[fp->nr_seen++];
+}
+
+static uint64_t grown_by(uint64_t now, uint64_t *seen)
+{
+	/* Less than last time: a new thread under a reused tid, counting from 0. */
+	uint64_t d = now >= *seen ? now - *seen : now;
+
+	*seen = now;
+	return d;
+}
+
+/* What a thread counted since the last drain; gone: its final counts (at exit). */
+static int add_thread(struct fault_probes *fp, struct run *delta, const struct thread_faults *t,
+		      uint32_t only_pid, bool gone)
+{
+	struct thread_seen *s = seen_of(fp, t->tid);
+	struct vm_rec *vm = vm_for(delta, t->tgid, t->kvm, only_pid);
+	struct vcpu_rec *vc = vm ? vm_vcpu(vm, t->tid, t->vcpu_id) : NULL;
+
+	if (!s || (vm && !vc))
+		return -ENOMEM;
+	for (int i = 0; i < NR_FAULT_TYPES; i++) {
+		uint64_t d = grown_by(t->count[i], &s->count[i]);
+
+		if (vc)
+			vc->fault[i].count += d;
+	}
+	for (int p = 0; p < NR_FAULT_PATHS; p++) {
+		uint64_t d = grown_by(t->path[p], &s->path[p]);
+
+		if (vc)
+			vc->path[p] += d;
+	}
+	if (gone)
+		*s = fp->seen[--fp->nr_seen];
+	return 0;
+}
+
+static int add_exited(void *ctx, struct run *delta, const void *k, const void *v)
+{
+	struct drain_ctx *c = ctx;
+
+	return add_thread(c->fp, delta, v, c->only_pid, true);
+}
+
+/*
+ * The count-only probes' figures: live threads through the iterator, then
+ * the threads that exited since (in that order, so a thread caught by both
+ * is counted once: the iterator skips exiting threads).
+ */
+static int drain_thread_counts(struct fault_probes *fp, struct run *delta, struct drain_ctx *c)
+{
+	struct thread_faults t;
+	int fd, err = 0;
+
+	if (!fp->counts_iter)
+		return 0;
+	fd = bpf_iter_create(bpf_link__fd(fp->counts_iter));
+	if (fd < 0)
+		return -errno;
+	while (!err && read(fd, &t, sizeof(t)) == sizeof(t))
+		err = add_thread(fp, delta, &t, c->only_pid, false);
+	close(fd);
+	return err ? err : collect_map_drain(fp->skel->maps.exited, c, delta, add_exited);
+}
+
 int fault_drain(struct fault_probes *fp, struct run *delta, uint32_t only_pid)
 {
-	struct drain_ctx c = { .only_pid = only_pid };
+	struct drain_ctx c = { .only_pid = only_pid, .fp = fp };
 	struct fault_bpf *s = fp->skel;
 	uint32_t cur = collect_next_generation(&s->bss->gen, s->bss->active);
 	int err;
@@ -623,11 +704,10 @@ int fault_drain(struct fault_probes *fp, struct run *delta, uint32_t only_pid)
 	err = collect_map_drain_gen(s->maps.fault_stats, &c, delta, add_fault,
 				    offsetof(struct fault_key, gen), cur);
 	if (!err)
-		err = collect_map_drain_gen(s->maps.fault_paths, &c, delta, add_path,
-					    offsetof(struct path_key, gen), cur);
-	if (!err)
 		err = collect_map_drain_gen(s->maps.vm_timings, &c, delta, add_timing,
 					    offsetof(struct timing_key, gen), cur);
+	if (!err)
+		err = drain_thread_counts(fp, delta, &c);
 	collect_drops(s->bss->drops, fp->drops_seen, delta);
 	name_mmu_locks(fp, delta);
 	return err;
