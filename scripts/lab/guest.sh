@@ -141,9 +141,11 @@ done
 # LAB_DEFAULT_RUN=1: kvmlockstat once more with no option at all, 2 vCPUs, so the
 # default's fault source (x86: KVM's own counters) is checked too (assert.sh).
 if [ "$LAB_KVMLOCKSTAT" = 1 ] && [ "${LAB_DEFAULT_RUN:-0}" = 1 ]; then
+    # Its own directory: RESULTS itself is a sweep of one record per vCPU count (diff, plot).
     echo "guest: default run"
-    timeout "$LAB_RUN_TIMEOUT" kvmlockstat --json "$R/kvmlockstat-default.json" -- \
-        kvm-dirtylog -v 2 -b "$LAB_SIZE" -i "$LAB_ITER" -q --json "$R/dirtylog-default.json" \
-        > "$R/run-default.log" 2>&1
-    echo $? > "$R/rc-default"
+    mkdir -p "$R/default"
+    timeout "$LAB_RUN_TIMEOUT" kvmlockstat --json "$R/default/kvmlockstat.json" -- \
+        kvm-dirtylog -v 2 -b "$LAB_SIZE" -i "$LAB_ITER" -q --json "$R/default/dirtylog.json" \
+        > "$R/default/run.log" 2>&1
+    echo $? > "$R/default/rc"
 fi

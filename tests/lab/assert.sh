@@ -174,10 +174,10 @@ negative_checks() {
 # x86's figures are compared with the same counters as kvm-dirtylog read them around
 # its passes (its own stats fds) and with what the workload did.
 default_checks() {
-    local j=$R/kvmlockstat-default.json dl=$R/dirtylog-default.json vm want per
+    local j=$R/default/kvmlockstat.json dl=$R/default/dirtylog.json vm want per
     n=default
-    [ -f "$R/rc-default" ] || return 0
-    expect_eq "kvmlockstat (no option) -- kvm-dirtylog exit status" "$(cat "$R/rc-default")" 0 || return
+    [ -f "$R/default/rc" ] || return 0
+    expect_eq "kvmlockstat (no option) -- kvm-dirtylog exit status" "$(cat "$R/default/rc")" 0 || return
     vm=$(jq -c --argjson p "$(jq .pid "$dl")" '[.vms[] | select(.pid == $p)] | first // empty' "$j" 2>/dev/null)
     [ -n "$vm" ] || { ko "the default run's record has no VM for kvm-dirtylog's pid"; return; }
     want=$(jq '.config.vcpus * .config.pages_per_vcpu * .config.iterations' "$dl")
