@@ -51,11 +51,6 @@ struct kvmstats {
 	struct bpf_link *iter;
 };
 
-int kvmstats_counter(const char *name)
-{
-	return name_index(kvm_counter_names, NR_KVM_COUNTERS, name);
-}
-
 static bool btf_has_member(const struct btf *b, const char *strct, const char *member)
 {
 	int id = btf__find_by_name_kind(b, strct, BTF_KIND_STRUCT);
@@ -252,21 +247,20 @@ static void poll_pid(struct kvmstats *ks, uint32_t pid)
 		return;
 	while ((de = readdir(d))) {
 		ssize_t n;
-		int fd;
+		int fd, id;
 
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		n = readlink(path, target, sizeof(target) - 1);
-		if (n <= 20)
+		if (n <= 0)
 			continue;
 		target[n] = '\0';
-		/* "anon_inode:kvm-vcpu:N"; kvm-vcpu-stats fds are the VMM's own stats fds */
-		if (strncmp(target, "anon_inode:kvm-vcpu:", 20) || !isdigit((unsigned char)target[20]))
+		if ((id = vmid_vcpu_fd(target)) < 0)
 			continue;
 		fd = atoi(de->d_name);
-		if (!held(ks, pid, fd, atoi(target + 20)))
-			take(ks, pid, fd, atoi(target + 20));	/* gone or refused: the next poll */
+		if (!held(ks, pid, fd, id))
+			take(ks, pid, fd, id);	/* gone or refused: the next poll */
 	}
 	closedir(d);
 }
@@ -313,10 +307,10 @@ static bool still_there(const struct held_vcpu *h)
 
 	snprintf(path, sizeof(path), "/proc/%u/fd/%d", h->pid, h->target_fd);
 	n = readlink(path, target, sizeof(target) - 1);
-	if (n <= 20)
+	if (n <= 0)
 		return false;
 	target[n] = '\0';
-	return !strncmp(target, "anon_inode:kvm-vcpu:", 20) && atoi(target + 20) == h->vcpu_id;
+	return vmid_vcpu_fd(target) == h->vcpu_id;
 }
 
 int kvmstats_drain(struct kvmstats *ks, struct run *delta)

@@ -37,7 +37,4 @@ int kvmstats_poll(struct kvmstats *ks, bool full);
 int kvmstats_drain(struct kvmstats *ks, struct run *delta);
 void kvmstats_free(struct kvmstats *ks);
 
-/* Index of a KVM counter name, -1 if not one kvmlockstat reads. */
-int kvmstats_counter(const char *name);
-
 #endif

@@ -79,6 +79,16 @@ bool vmid_in_kvm_run(uint32_t tid)
 	return !strncmp(target, "anon_inode:kvm-vcpu:", 20);
 }
 
+int vmid_vcpu_fd(const char *target)
+{
+	static const char prefix[] = "anon_inode:kvm-vcpu:";
+	const char *id = target + sizeof(prefix) - 1;
+
+	if (strncmp(target, prefix, sizeof(prefix) - 1) || !isdigit((unsigned char)*id))
+		return -1;
+	return atoi(id);
+}
+
 /*
  * Counts a process's KVM fds; returns 0 when it has none.  *denied: some fd
  * could not be read (another user's process without CAP_SYS_PTRACE).
@@ -108,7 +118,7 @@ static int count_fds(uint32_t pid, int *vms, int *vcpus, bool *denied)
 		target[n] = '\0';
 		if (!strcmp(target, "anon_inode:kvm-vm"))
 			(*vms)++;
-		else if (!strncmp(target, "anon_inode:kvm-vcpu:", 20))	/* not kvm-vcpu-stats */
+		else if (vmid_vcpu_fd(target) >= 0)
 			(*vcpus)++;
 	}
 	closedir(d);

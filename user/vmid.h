@@ -15,6 +15,11 @@ struct vmm {
 	int nr_vcpus;	/* anon_inode:kvm-vcpu:N fds */
 };
 
+/*
+ * The vCPU id of an fd whose /proc link is target ("anon_inode:kvm-vcpu:N"),
+ * -1 for anything else (the kvm-vcpu-stats fds a VMM may hold among them).
+ */
+int vmid_vcpu_fd(const char *target);
 /* Every process holding a KVM VM fd; *out is malloc'ed. */
 int vmid_scan(struct vmm **out, size_t *n);
 /* Process (tgid) of a thread id; the thread itself if it is gone. */
