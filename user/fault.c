@@ -214,37 +214,37 @@ static bool prog_wanted(const struct prog_info *pi, int backend, const struct fa
 	return pi->backend == backend && !replaced(pi->pt, o, k) && point_exists(pi->pt, k);
 }
 
-/*
- * Value of the enumerator name in the kernel's BTF, or the kvm module's
- * where KVM is a module (its split BTF also holds the base types).
- */
-static int btf_enum_value(const char *name, int *val)
+/* Value of the enumerator name in b. */
+static int btf_enum_value(const struct btf *b, const char *name, int *val)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod, *b;
-	int found = -ENOENT;
-
-	if (!vmlinux)
-		return -errno;
-	mod = btf__load_module_btf("kvm", vmlinux);
-	b = mod ? mod : vmlinux;
-	for (__u32 id = 1; id < btf__type_cnt(b) && found; id++) {
+	for (__u32 id = 1; id < btf__type_cnt(b); id++) {
 		const struct btf_type *t = btf__type_by_id(b, id);
 
-		for (int i = 0; btf_is_enum(t) && i < btf_vlen(t) && found; i++)
+		for (int i = 0; btf_is_enum(t) && i < btf_vlen(t); i++)
 			if (!strcmp(btf__name_by_offset(b, btf_enum(t)[i].name_off), name)) {
 				*val = btf_enum(t)[i].val;
-				found = 0;
+				return 0;
 			}
 	}
-	btf__free(mod);
-	btf__free(vmlinux);
-	return found;
+	return -ENOENT;
+}
+
+static bool btf_has_member(const struct btf *b, const char *strct, const char *member)
+{
+	int id = btf__find_by_name_kind(b, strct, BTF_KIND_STRUCT);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(b, id) : NULL;
+
+	for (int i = 0; t && i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(b, btf_members(t)[i].name_off), member))
+			return true;
+	return false;
 }
 
 /* What the kernel says, read once for all the backends tried (BTF parsing is slow). */
 struct kernel_facts {
 	int ret_pf_fixed, ret_pf_spurious;	/* -1: not in BTF (arm64, no KVM) */
 	bool ept_exit_qual;
+	bool kvm_counts_faults;			/* kvm_vcpu_stat has pf_taken and pf_fast (x86) */
 };
 
 /*
@@ -252,14 +252,16 @@ struct kernel_facts {
  * and nothing asked for a probe per fault: the benchmark's cheapest way to
  * count them exactly.
  */
-static void choose_counts(struct fault_opts *o, struct run *r)
+static void choose_counts(struct fault_opts *o, const struct kernel_facts *kf, struct run *r)
 {
-	char why[160] = "";
+	char why[160] = "KVM keeps no per-vCPU fault counters here "
+			"(kvm_vcpu_stat.pf_taken/pf_fast not in BTF)";
 
 	o->stats = NULL;
 	if (o->fault_types || o->fault_latency)
 		return;
-	o->stats = kvmstats_open(o->target_tgid, why, sizeof(why));
+	if (kf->kvm_counts_faults)
+		o->stats = kvmstats_open(o->target_tgid, why, sizeof(why));
 	if (!o->stats) {
 		run_add_missing(r, "KVM's fault counters", why);	/* probes count the faults */
 		return;
@@ -271,14 +273,29 @@ static void choose_counts(struct fault_opts *o, struct run *r)
 			"KVM's counters do not split faults by type");
 }
 
+/*
+ * From the kernel's BTF, or the kvm module's where KVM is a module (its
+ * split BTF also holds the base types), both loaded once.
+ */
 static void read_kernel_facts(struct kernel_facts *kf)
 {
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct btf *mod = vmlinux ? btf__load_module_btf("kvm", vmlinux) : NULL, *b;
+
 	kf->ret_pf_fixed = kf->ret_pf_spurious = -1;
-	if (btf_enum_value("RET_PF_FIXED", &kf->ret_pf_fixed))
-		kf->ret_pf_fixed = -1;
-	if (btf_enum_value("RET_PF_SPURIOUS", &kf->ret_pf_spurious))
-		kf->ret_pf_spurious = -1;
+	kf->kvm_counts_faults = false;
 	kf->ept_exit_qual = access("/sys/module/kvm_intel", F_OK) == 0;
+	if (!vmlinux)
+		return;
+	b = mod ? mod : vmlinux;
+	if (btf_enum_value(b, "RET_PF_FIXED", &kf->ret_pf_fixed))
+		kf->ret_pf_fixed = -1;
+	if (btf_enum_value(b, "RET_PF_SPURIOUS", &kf->ret_pf_spurious))
+		kf->ret_pf_spurious = -1;
+	kf->kvm_counts_faults = btf_has_member(b, "kvm_vcpu_stat", "pf_taken") &&
+				btf_has_member(b, "kvm_vcpu_stat", "pf_fast");
+	btf__free(mod);
+	btf__free(vmlinux);
 }
 
 static void set_rodata(struct fault_bpf *s, const struct fault_opts *o,
@@ -501,8 +518,8 @@ int fault_attach(struct fault_probes **out, struct fault_opts *o, struct run *r)
 	int err = -ENOENT;
 
 	*out = NULL;
-	choose_counts(o, r);
 	read_kernel_facts(&kf);
+	choose_counts(o, &kf, r);
 	for (int b = 0; fp && b < NR_FAULT_BACKENDS; b++) {
 		if (o->backend >= 0 && b != o->backend)
 			continue;

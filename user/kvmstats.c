@@ -22,7 +22,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "kvmstats.h"
 #include "vmid.h"
@@ -50,33 +49,6 @@ struct kvmstats {
 	struct kvmstat_bpf *skel;
 	struct bpf_link *iter;
 };
-
-static bool btf_has_member(const struct btf *b, const char *strct, const char *member)
-{
-	int id = btf__find_by_name_kind(b, strct, BTF_KIND_STRUCT);
-	const struct btf_type *t = id > 0 ? btf__type_by_id(b, id) : NULL;
-
-	for (int i = 0; t && i < btf_vlen(t); i++)
-		if (!strcmp(btf__name_by_offset(b, btf_members(t)[i].name_off), member))
-			return true;
-	return false;
-}
-
-/* pf_taken and pf_fast in struct kvm_vcpu_stat, in vmlinux or the kvm module. */
-static bool kernel_counts_faults(void)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod;
-	bool yes;
-
-	if (!vmlinux)
-		return false;
-	mod = btf__load_module_btf("kvm", vmlinux);
-	yes = btf_has_member(mod ? mod : vmlinux, "kvm_vcpu_stat", "pf_taken") &&
-	      btf_has_member(mod ? mod : vmlinux, "kvm_vcpu_stat", "pf_fast");
-	btf__free(mod);
-	btf__free(vmlinux);
-	return yes;
-}
 
 static bool can_take_fds(void)
 {
@@ -117,11 +89,6 @@ struct kvmstats *kvmstats_open(uint32_t only_pid, char *why, size_t len)
 	struct kvmstats *ks;
 	int err;
 
-	if (!kernel_counts_faults()) {
-		snprintf(why, len, "KVM keeps no per-vCPU fault counters here "
-			 "(kvm_vcpu_stat.pf_taken/pf_fast not in BTF)");
-		return NULL;
-	}
 	if (!can_take_fds()) {
 		snprintf(why, len, "reading KVM's counters needs CAP_SYS_PTRACE (pidfd_getfd)");
 		return NULL;
@@ -273,7 +240,7 @@ int kvmstats_poll(struct kvmstats *ks, bool full)
 
 	if (!ks)
 		return 0;
-	if (ks->only_pid)
+	if (full && ks->only_pid)
 		poll_pid(ks, ks->only_pid);
 	else if (full && !(err = vmid_scan(&vmms, &n))) {
 		for (size_t i = 0; i < n; i++)

@@ -16,10 +16,10 @@ struct kvmstats;
 
 /*
  * Reads KVM's counters of the vCPUs of only_pid (0: of every VMM found in
- * /proc), where this kernel's KVM counts faults per vCPU (kvm_vcpu_stat has
- * pf_taken and pf_fast in the kernel's or the kvm module's BTF), this process
- * may take a VMM's fds (pidfd_getfd: CAP_SYS_PTRACE) and the BPF iterator
- * loads.  NULL, with why set, when not.
+ * /proc), on a kernel whose KVM counts faults per vCPU (the caller knows it
+ * from BTF: kvm_vcpu_stat.pf_taken/pf_fast), where this process may take a
+ * VMM's fds (pidfd_getfd: CAP_SYS_PTRACE) and the BPF iterator loads.  NULL,
+ * with why set, when not.
  */
 struct kvmstats *kvmstats_open(uint32_t only_pid, char *why, size_t len);
 /* Also looks at pid's fds on every poll (the traced command). */

@@ -76,7 +76,7 @@ bool vmid_in_kvm_run(uint32_t tid)
 	if (n < 0)
 		return false;
 	target[n] = '\0';
-	return !strncmp(target, "anon_inode:kvm-vcpu:", 20);
+	return vmid_vcpu_fd(target) >= 0;
 }
 
 int vmid_vcpu_fd(const char *target)
