@@ -239,11 +239,10 @@ static __always_inline struct thread_faults *thread_counts(__u64 kvm, __s32 vcpu
 static __always_inline void add_fault(__u64 kvm, __s32 vcpu_id, __u32 type, __u64 delta,
 				      bool timed)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct fault_key k = { .kvm = kvm, .tid = id, .vcpu_id = vcpu_id, .type = type,
-			       .tgid = id >> 32 };
 	struct thread_faults *t;
+	struct fault_key k = { .kvm = kvm, .vcpu_id = vcpu_id, .type = type };
 	struct wait_stat *st;
+	__u64 id;
 
 	if (!timed) {
 		t = thread_counts(kvm, vcpu_id);
@@ -251,6 +250,9 @@ static __always_inline void add_fault(__u64 kvm, __s32 vcpu_id, __u32 type, __u6
 			t->count[type]++;
 		return;
 	}
+	id = bpf_get_current_pid_tgid();
+	k.tid = id;
+	k.tgid = id >> 32;
 	k.gen = window_enter();
 	st = lookup_or_init(&fault_stats, &k, &zero_stat, &drops[DROP_FAULT_STAT_FULL]);
 	if (st)
