@@ -55,15 +55,20 @@ exporter_root() {	# exporter_root BIN DIR
     done
 }
 
-assert_results() {
-    local dl=$R/dirtylog-v$n.json perm
+# Both runs exited 0 and left what the checks read; 1 when not.
+run_gate() {
     check "kvm-dirtylog exited 0 under the exporter" test "$(cat "$R/dirtylog.rc" 2>/dev/null)" = 0
     check "exporter exited 0 on SIGTERM (rc $(cat "$R/exporter.rc" 2>/dev/null))" \
         test "$(cat "$R/exporter.rc" 2>/dev/null)" = 0
-    if [ ! -s "$R/metrics.txt" ] || [ ! -s "$dl" ]; then
+    if [ ! -s "$R/metrics.txt" ] || [ ! -s "$R/dirtylog-v$n.json" ]; then
         fail "no exposition or no kvm-dirtylog record in $R"
-        return
+        return 1
     fi
+}
+
+assert_results() {
+    local dl=$R/dirtylog-v$n.json perm
+    run_gate || return
     check "fault probes up in the lab: $(grep -c '^kvmlockstat_probe_up{family="fault".* 1$' "$R/metrics.txt") of 4" \
         test "$(grep -c '^kvmlockstat_probe_up{family="fault".* 1$' "$R/metrics.txt")" = 4
     if command -v promtool > /dev/null; then
@@ -86,13 +91,7 @@ assert_results() {
 # The unit's way (x86, root): faults and lockless fixes are KVM's own counters.
 assert_kvm_counters() {
     local dl=$R/dirtylog-v$n.json
-    check "kvm-dirtylog exited 0 under the exporter" test "$(cat "$R/dirtylog.rc" 2>/dev/null)" = 0
-    check "exporter exited 0 on SIGTERM (rc $(cat "$R/exporter.rc" 2>/dev/null))" \
-        test "$(cat "$R/exporter.rc" 2>/dev/null)" = 0
-    if [ ! -s "$R/metrics.txt" ] || [ ! -s "$dl" ]; then
-        fail "no exposition or no kvm-dirtylog record in $R"
-        return
-    fi
+    run_gate || return
     expect_eq "kvmlockstat_faults_total = KVM's pf_taken as kvm-dirtylog read it" \
         "$(vm_metric kvmlockstat_faults_total)" "$(kvm_stat "$dl" pf_taken)"
     expect_eq "kvmlockstat_fast_path_fixes_total = KVM's pf_fast = pages x logged passes" \
