@@ -43,6 +43,10 @@ check_migrate() {
     check "[$a] the guest runs at the destination afterwards" jq_true '.status == "running"' "$M/dst-status.json"
     check "[$a] timeline written (renamed into place) and in the record" \
         jq_true '.timeline | length > 0' "$M/kvmlockstat.json"
+    # The logger itself must have lasted the run (it once died of SIGBUS on a RAM file
+    # QEMU had created but not yet sized, leaving a header only).
+    check "[$a] guest progress logged: $(awk 'END { print NR - 1 }' "$M/progress.csv") samples, the last past the migration" \
+        awk -F, -v e="$end" 'NR > 1 { l = $1 } END { exit !(l > e) }' "$M/progress.csv"
     first=$(awk -F, 'NR == 2 { print $4 }' "$M/timeline.csv")
     last=$(awk -F, 'NR > 1 { e = $5 } END { print e }' "$M/timeline.csv")
     # From before the guest's first progress to past the end of the migration.

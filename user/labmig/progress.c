@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,9 +47,14 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Maps the counter page once the file is there and long enough. */
+/*
+ * Maps the counter page once the file is there and long enough. QEMU creates the
+ * file before it sizes it, and mmap() past the end succeeds but the first read
+ * then dies of SIGBUS: hence the size check, not just open().
+ */
 static void ram_map(struct ram *r)
 {
+	struct stat st;
 	void *p;
 	int fd;
 
@@ -57,6 +63,10 @@ static void ram_map(struct ram *r)
 	fd = open(r->path, O_RDONLY);
 	if (fd < 0)
 		return;
+	if (fstat(fd, &st) || st.st_size < LM_COUNTER_HI + 4) {
+		close(fd);
+		return;
+	}
 	p = mmap(NULL, LM_PAGE, PROT_READ, MAP_SHARED, fd, LM_COUNTER & ~(LM_PAGE - 1));
 	close(fd);
 	if (p != MAP_FAILED)
