@@ -12,3 +12,9 @@ bench-lab:
 
 bench-host: all
 	$(Q)scripts/bench/host-lock.sh
+
+# The benchmark's floor (scripts/bench/tpcount.c): perf counters on the fault-path events,
+# no BPF; built for the lab by scripts/bench/overhead.sh (LAB_EXTRA_BINS).
+$(OUT)/tpcount: scripts/bench/tpcount.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@

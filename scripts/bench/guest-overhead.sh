@@ -6,7 +6,9 @@
 # time), kept apart so the stats' own clock reads do not weigh on the ratios.
 # BENCH_CONFIGS: configurations separated by ';' (each a kvmlockstat argument string,
 # "" the default; "@hist" the peer: the kernel's own hist triggers on the events
-# kvmlockstat's default would probe); set by scripts/bench/overhead.sh.
+# kvmlockstat's default would probe; "@count SPEC..." the floor: perf counters on
+# events, no BPF (scripts/bench/tpcount.c, SPEC tp:G/E, func:F or kprobe:F)); set by
+# scripts/bench/overhead.sh.
 R=$1
 B=${2:-/lab}
 REPS=${BENCH_REPS:-5}
@@ -51,6 +53,11 @@ run_one() {	# run_one KIND REP [EXTRA]: KIND base or kN
     elif [ "$(cfg_args "${1#k}")" = @hist ]; then
         [ "$2" = prof ] && return	# no BPF to profile
         hist_run "$R/traced-$1-$2.json" "$R/traced-$1-$2.log"
+    elif cfg_args "${1#k}" | grep -q '^@count '; then
+        [ "$2" = prof ] && return
+        # The floor: perf counters on the events, no BPF, nothing written (tpcount.c).
+        "$B/tpcount" $(cfg_args "${1#k}" | sed 's/^@count//; s/ \([a-z]*:\)/ -e \1/g') -- \
+            $DL --json "$R/traced-$1-$2.json" > "$R/traced-$1-$2.log" 2>&1
     else
         "$B/kvmlockstat" -i 0 $(cfg_args "${1#k}") $3 -j "$R/kls-$1-$2.json" -- \
             $DL --json "$R/traced-$1-$2.json" > "$R/traced-$1-$2.log" 2>&1

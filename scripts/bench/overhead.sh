@@ -24,6 +24,7 @@ if [ "${BENCH_SUMMARY_ONLY:-0}" != 1 ]; then
     mkdir -p "$(dirname "$R")"
     cut -d' ' -f1-3 /proc/loadavg > "$R.load0"
     LAB_ARCH=$arch LAB_CPUS=$((BENCH_VCPUS > 2 ? BENCH_VCPUS : 2)) LAB_GUEST=$guest LAB_RESULTS=$R \
+        LAB_EXTRA_BINS="${LAB_EXTRA_BINS:-} tpcount" \
         scripts/lab/lab.sh
     cut -d' ' -f1-3 /proc/loadavg > "$R.load1"
 fi
@@ -50,6 +51,10 @@ for c in $(seq 1 "$ncfg"); do
     done | stats)"
     be=$(jq -r '[.backends // {} | to_entries[] | "\(.key)=\(.value)"] | join(" ")' "$R/kls-k$c-1.json" 2>/dev/null || true)
     [ "$args" = @hist ] && args="peer: tracefs hist triggers" be="the same fault-path events, aggregated by the kernel"
+    if [[ $args == @count* ]]; then
+        be="perf counters, no BPF: $(grep -h '^tpcount:' "$R/traced-k$c-1.log" | cut -d' ' -f2- | paste -sd' ')"
+        args="floor:${args#@count}"
+    fi
     echo "| ${args:-default} | $med | $lo | $hi | ${be:-lock only} |"
 done
 for c in $(seq 1 "$ncfg"); do

@@ -64,8 +64,11 @@ test_counts_match_perf() {
         grep -Eq "^  $lock +[a-z_]" "$T/table-$backend"
     check "$backend: wait times plausible (0 < mean <= max < duration)" jq_true --arg l "$lock" \
         '.locks[] | select(.addr == $l) | .contention.total | .mean_ns > 0 and .mean_ns <= .max_ns and .max_ns < 2e10' "$json"
-    check "$backend: stacks recorded with symbols" jq_true --arg l "$lock" \
-        '.locks[] | select(.addr == $l) | .stacks | length > 0 and (.[0].syms | length > 0)' "$json"
+    # A chain the stack map could not take (a bucket already holding another chain, which
+    # -a on a busy host meets) is a counted drop, not a silent one.
+    check "$backend: stacks recorded with symbols, chainless waits counted as drops" jq_true --arg l "$lock" \
+        '.drops.stack_not_recorded as $d | .locks[] | select(.addr == $l) | .stacks |
+         any(.syms | length > 0) and ([.[] | select(.ips | length == 0) | .count] | add // 0) <= $d' "$json"
 }
 
 # Ctrl-C / SIGTERM: probes detached, the record still written, whole.
