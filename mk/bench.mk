@@ -1,7 +1,7 @@
 # Benchmarks (not tests: ratios within one run, repeated, printed with median and min/max).
 #   make bench                         everything (scripts/bench/all.sh): lab overhead on x86_64
 #                                      and arm64, scale, host lock family vs perf
-#   make bench BENCH_ONLY="host-lock"  a subset: x86_64 arm64 scale host-lock
+#   make bench BENCH_ONLY="host-lock"  a subset: x86_64 arm64 arm64-bpo scale host-lock
 #   make bench-lab BENCH_ARCH=arm64    one lab's overhead ratios and per-probe table
 .PHONY: bench bench-lab bench-host
 bench:
