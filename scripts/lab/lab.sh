@@ -102,10 +102,11 @@ qemu_cmd() {
     if [ "$LAB_ARCH" = arm64 ]; then
         echo qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max,pauth-impdef=on \
             -smp "$LAB_CPUS" -m "$LAB_MEM" -nographic -no-reboot -kernel "$kernel" -initrd "$initrd" \
-            -append "'console=ttyAMA0 rdinit=/init panic=-1 quiet'"
+            -append "'console=ttyAMA0 rdinit=/init panic=-1 quiet'" ${LAB_QEMU_ARGS:-}
     else
         echo qemu-system-x86_64 -cpu max -smp "$LAB_CPUS" -m "$LAB_MEM" -nographic -no-reboot \
-            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet kvm.nx_huge_pages=off'"
+            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet kvm.nx_huge_pages=off'" \
+            ${LAB_QEMU_ARGS:-}
     fi
 }
 
