@@ -61,9 +61,9 @@ static const struct argp_option live_options[] = {
 	  "fast path, mmu_lock waits by mode and writer path, dirty-log ioctls; also in -j's record", 0 },
 	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Also probe _raw_{read,write}_{lock,unlock} "
 	  "(out of line on x86): exact mmu_lock hold and acquisition times, at a cost on every "
-	  "rwlock in the kernel (x86 lab: 2.32x the untraced time, against 1.63x without, "
-	  "session 1; arm64 inlines them: no cost there, 1.61x = the default); without it hold "
-	  "time comes from the critical sections", 0 },
+	  "rwlock in the kernel (x86 lab: 1.11x the untraced time, against 1.05x without; "
+	  "arm64 inlines them: no cost there); without it hold time comes from the critical "
+	  "sections", 0 },
 	{ "backend", OPT_BACKEND, "NAME", 0, "Force a probe backend; repeat for both families. "
 	  "Lock contention: tp_btf|raw_tp. Faults: auto|fentry|kprobe|tracepoint "
 	  "(auto: fentry, else kprobe, else tracepoints)", 0 },
