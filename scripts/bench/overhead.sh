@@ -19,7 +19,7 @@ export BENCH_CONFIGS=${BENCH_CONFIGS-";--backend tracepoint"}
 # the host runs (wall-clock lab ratios spread 3x on a shared 2-core host).  It weighs
 # instructions, not cycles: a world switch or TLB miss costs few instructions and many
 # cycles on hardware, so a probe's share comes out larger than on hardware, not smaller.
-# BENCH_CLOCK=wall (x86_64's default: its guest does not get past firmware under -icount):
+# BENCH_CLOCK=wall (x86_64's default: its guest does not finish booting under -icount):
 # the emulated CPUs run as fast as the host lets them.
 if [ "$arch" = arm64 ]; then BENCH_CLOCK=${BENCH_CLOCK:-icount}; else BENCH_CLOCK=${BENCH_CLOCK:-wall}; fi
 case $BENCH_CLOCK in
