@@ -59,7 +59,9 @@ stats() { sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (
 {
 echo "contend -s $SECS ${HOST_BENCH_ARGS:-} on this host, $REPS reps interleaved ($(nproc) CPUs; load averages per run in $R/load.txt:"
 echo "$(awk '{ print $4 }' "$R/load.txt" | sort -g | sed -n '1p;$p' | paste -sd- ) 1-min range)"
-echo "untraced: KVM_GET_DIRTY_LOG/s median $(for i in $(seq 1 "$REPS"); do rate "$R/untraced-$i.out"; done | stats | cut -d'|' -f1 | tr -d ' ')"
+median_of() { for i in $(seq 1 "$REPS"); do $1 "$R/$2-$i.out"; done | stats | cut -d'|' -f1 | tr -d ' '; }	# median_of rate|zap MODE
+base_rate=$(median_of rate untraced) base_zap=$(median_of zap untraced)
+echo "untraced: KVM_GET_DIRTY_LOG/s median $base_rate"
 echo
 echo "| mode | getlog/s ratio median | min | max | zap/s ratio median | ratio of medians getlog, zap | bytes written/s |"
 echo "|---|---|---|---|---|---|---|"
@@ -74,11 +76,8 @@ for m in $modes; do
     done | sort -g | awk '{ v[NR] = $1 } END { printf "%.0f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     # Runs vary on their own (a shared 2-core host): the median of each mode's rates over
     # the untraced median is the second estimate, which a single outlying pair cannot move.
-    rom=$(for f in rate zap; do
-        awk -v t="$(for i in $(seq 1 "$REPS"); do $f "$R/$m-$i.out"; done | stats | cut -d'|' -f1)" \
-            -v b="$(for i in $(seq 1 "$REPS"); do $f "$R/untraced-$i.out"; done | stats | cut -d'|' -f1)" \
-            'BEGIN { printf "%.3f\n", t / b }'
-    done | paste -sd, | sed 's/,/, /')
+    rom=$(awk -v t="$(median_of rate "$m")" -v b="$base_rate" -v tz="$(median_of zap "$m")" -v bz="$base_zap" \
+        'BEGIN { printf "%.3f, %.3f", t / b, tz / bz }')
     echo "| $m | $g | $z | $rom | $bps |"
 done
 echo

@@ -57,7 +57,7 @@ static int write_file(const char *path, const char *s)
 
 static void remove_kprobes(void)
 {
-	char line[64];
+	char line[sizeof(specs[0].event) + 4];
 
 	for (int i = 0; i < nr_specs; i++) {
 		if (!specs[i].kprobe)
@@ -74,16 +74,22 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* Bad input: exit 2, leaving no kprobe event of an earlier -e behind. */
+static void bad_input(const char *text, const char *why)
+{
+	fprintf(stderr, "tpcount: '%s': %s\n", text, why);
+	remove_kprobes();
+	exit(2);
+}
+
 static void parse_spec(struct spec *s, const char *text, int n)
 {
 	const char *arg = strchr(text, ':');
 	char line[192];
 
 	s->text = text;
-	if (!arg || !arg[1]) {
-		fprintf(stderr, "tpcount: '%s': tp:GROUP/EVENT, func:FUNCTION or kprobe:FUNCTION\n", text);
-		exit(2);
-	}
+	if (!arg || !arg[1])
+		bad_input(text, "tp:GROUP/EVENT, func:FUNCTION or kprobe:FUNCTION");
 	arg++;
 	if (!strncmp(text, "tp:", 3)) {
 		snprintf(s->event, sizeof(s->event), "%s", arg);
@@ -97,8 +103,7 @@ static void parse_spec(struct spec *s, const char *text, int n)
 			die(line);
 		s->kprobe = 1;
 	} else {
-		fprintf(stderr, "tpcount: '%s': unknown kind\n", text);
-		exit(2);
+		bad_input(text, "unknown kind");
 	}
 }
 
@@ -156,19 +161,14 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	while ((opt = getopt(argc, argv, "+e:")) != -1) {
-		if (opt != 'e' || nr_specs == MAX_SPECS) {
-			fprintf(stderr, "usage: tpcount [-e SPEC]... -- COMMAND [ARGS...] (at most %d SPECs)\n",
-				MAX_SPECS);
-			return 2;
-		}
+		if (opt != 'e' || nr_specs == MAX_SPECS)
+			bad_input(opt == 'e' ? optarg : "?",
+				  "usage: tpcount [-e SPEC]... -- COMMAND [ARGS...] (at most 8 SPECs)");
 		parse_spec(&specs[nr_specs], optarg, nr_specs);
 		nr_specs++;
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "tpcount: no command\n");
-		remove_kprobes();
-		return 2;
-	}
+	if (optind >= argc)
+		bad_input("--", "no command");
 	nr_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (nr_cpus > MAX_CPUS)
 		nr_cpus = MAX_CPUS;
