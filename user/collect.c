@@ -14,7 +14,7 @@
 #include <bpf/bpf.h>
 #include "collect.h"
 #include "fault.h"
-#include "kvmstats.h"
+#include "kvmcounters.h"
 #include "lockname.h"
 #include "vmid.h"
 #include "waitpath.h"

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
-#include "attach.h"
+#include "lock.h"
 #include "collect.h"
 #include "exporter.h"
 #include "fault.h"

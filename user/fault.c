@@ -19,7 +19,7 @@
 #include "collect.h"
 #include "fault.h"
 #include "ksyms.h"
-#include "kvmstats.h"
+#include "kvmcounters.h"
 #include "vmid.h"
 #include "fault.skel.h"
 

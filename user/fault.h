@@ -26,7 +26,7 @@ struct fault_opts {
 	bool lock_functions;		/* probe _raw_{read,write}_{lock,unlock}: exact hold, costly */
 	bool fault_latency;		/* time each fault (and arm64 relax_perms): an exit probe more */
 	bool fault_types;		/* probe each fault even where KVM counts them (types, exact rate) */
-	/* out: KVM's counters, which then give faults and fast path (kvmstats.h); NULL: probes */
+	/* out: KVM's counters, which then give faults and fast path (kvmcounters.h); NULL: probes */
 	struct kvmstats *stats;
 };
 

@@ -16,13 +16,13 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include "attach.h"
+#include "lock.h"
 #include "child.h"
 #include "collect.h"
 #include "fault.h"
 #include "export.h"
 #include "ksyms.h"
-#include "kvmstats.h"
+#include "kvmcounters.h"
 #include "live.h"
 #include "progstats.h"
 #include "record.h"

@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "attach.h"
-#include "kvmstats.h"
+#include "lock.h"
+#include "kvmcounters.h"
 #include "collect.h"
 #include "fault.h"
 #include "ksyms.h"

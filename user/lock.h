@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Loading and attaching the probe families, with fallbacks and preflight. */
-#ifndef ATTACH_H
-#define ATTACH_H
+#ifndef LOCK_H
+#define LOCK_H
 
 #include <stdbool.h>
 #include "model.h"

@@ -5,8 +5,8 @@
  * read from user space once per interval, so counting costs the guest no
  * probe per fault.
  */
-#ifndef KVMSTATS_H
-#define KVMSTATS_H
+#ifndef KVMCOUNTERS_H
+#define KVMCOUNTERS_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "kvmstats.h"
+#include "kvmcounters.h"
 #include "vmid.h"
 #include "kvmstat.skel.h"
 
