@@ -1,46 +1,47 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Collector: drains the BPF maps into one interval's run model. */
+/*
+ * Collector: opens, attaches, drains and detaches every probe family
+ * (family.h), in one loop, into one interval's run model.
+ */
 #ifndef COLLECT_H
 #define COLLECT_H
 
+#include <stdbool.h>
 #include "model.h"
 
-struct lock_bpf;
-struct fault_probes;
-struct ksyms;
-struct bpf_map;
+struct kfacts;
+struct probe_opts;
+
+#define NR_FAMILIES 3
 
 struct collector {
-	struct lock_bpf *skel;
+	const struct kfacts *kf;	/* outlives the collector */
 	uint32_t only_pid;		/* keep only this VMM's VMs (0: all) */
-	bool all_locks;
-	const struct ksyms *ksyms;	/* names non-KVM locks by caller; may be NULL */
-	uint64_t drops_seen[NR_DROPS];	/* BPF counters are cumulative */
-	struct fault_probes *fault;	/* fault family, NULL when not attached */
-	struct kvmstats *stats;		/* KVM's own fault counters, NULL when not read */
+	void *st[NR_FAMILIES];		/* each family's state, NULL: not used */
 	/* vCPU threads seen so far (their faults, or KVM_RUN): path of chainless waits. */
 	uint32_t vcpu_tids[256];
 	size_t nr_vcpu_tids;
 };
 
-typedef int (*collect_fn)(void *ctx, struct run *delta, const void *key, const void *val);
+/* libbpf's own messages on stderr (verbose), or only ours. */
+void collect_set_verbose(bool verbose);
 /*
- * Calls fn on every entry of map, deleting it (lookup-and-delete).  Per-CPU
- * maps give fn one value per possible CPU, each rounded up to 8 bytes.
+ * Checks what every family needs of the kernel and prepares each family
+ * for it; loads nothing.  On anything missing prints one line naming it
+ * and returns a negative errno.
  */
-int collect_map_drain(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn);
+int collect_open(struct collector *c, const struct kfacts *kf, const struct probe_opts *o);
 /*
- * Same for maps whose keys carry a generation (a __u32 at gen_off): entries
- * of cur_gen, which BPF may still be adding to, are left for the next drain.
+ * Attaches every family (an error, reported, when one cannot go on;
+ * then nothing stays attached), recording in r what each gives and, in
+ * r->missing, what it cannot and why.
  */
-int collect_map_drain_gen(struct bpf_map *map, void *ctx, struct run *delta, collect_fn fn,
-			  size_t gen_off, uint32_t cur_gen);
-/* Moves BPF to the next key generation once no update of the old one is under way. */
-uint32_t collect_next_generation(__u32 *gen, __u64 active[2]);
-/* Adds the growth of BPF's cumulative drop counters since the last call to delta. */
-void collect_drops(const __u64 now[NR_DROPS], uint64_t seen[NR_DROPS], struct run *delta);
-
+int collect_attach(struct collector *c, struct run *r);
 /* Moves everything BPF aggregated since the last call into delta. */
 int collect_drain(struct collector *c, struct run *delta);
+/* Between intervals: what a family watches for (new vCPUs). */
+void collect_poll(struct collector *c);
+/* Detaches every family. */
+void collect_close(struct collector *c);
 
 #endif

@@ -21,10 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
-#include "lock.h"
 #include "collect.h"
 #include "exporter.h"
-#include "fault.h"
+#include "family.h"
+#include "kfacts.h"
 #include "fleet.h"
 #include "live.h"
 #include "metrics.h"
@@ -321,23 +321,24 @@ static struct MHD_Daemon *start_http(struct exporter *e, int fd, const struct ex
 
 static int run_exporter(const struct exporter_opts *o)
 {
-	struct attach_opts ao = { .verbose = o->verbose };
-	struct fault_opts fo = { .backend = -1, .lock_functions = o->lock_functions,
-				 .fault_types = o->fault_types };
+	struct probe_opts po = { .fault_backend = -1, .lock_functions = o->lock_functions,
+				 .fault_types = o->fault_types, .verbose = o->verbose };
 	struct exporter e = { .lock = PTHREAD_MUTEX_INITIALIZER, .mo = { .per_vcpu = o->per_vcpu } };
 	struct collector c = { 0 };
 	struct MHD_Daemon *d;
+	struct kfacts kf;
 	sigset_t stop;
-	int fd, sig;
+	int fd = -1, sig;
 
 	fleet_init(&e.fleet);
 	describe(&e.fleet.total);
-	attach_set_verbose(o->verbose);
-	if (attach_preflight(&e.fleet.total))
+	collect_set_verbose(o->verbose);
+	if (kfacts_read(&kf) || collect_open(&c, &kf, &po) || (fd = listen_on(o)) < 0) {
+		collect_close(&c);
+		kfacts_free(&kf);
+		fleet_free(&e.fleet);
 		return 1;
-	fd = listen_on(o);
-	if (fd < 0)
-		return 1;
+	}
 	/* Every thread started from here on inherits the mask: only sigtimedwait sees them. */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
@@ -345,8 +346,9 @@ static int run_exporter(const struct exporter_opts *o)
 	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (attach_families(&c, &ao, &fo, &e.fleet.total)) {
+	if (collect_attach(&c, &e.fleet.total)) {
 		close(fd);
+		kfacts_free(&kf);
 		fleet_free(&e.fleet);
 		return 1;
 	}
@@ -354,7 +356,8 @@ static int run_exporter(const struct exporter_opts *o)
 	if (!d) {
 		fprintf(stderr, "kvmlockstat: cannot start the HTTP server on %s\n", o->listen);
 		close(fd);
-		detach_families(&c);
+		collect_close(&c);
+		kfacts_free(&kf);
 		fleet_free(&e.fleet);
 		return 1;
 	}
@@ -363,7 +366,8 @@ static int run_exporter(const struct exporter_opts *o)
 		e.fleet.total.backend);
 	sig = drain_loop(&e, &c, o, &stop);
 	MHD_stop_daemon(d);	/* finishes scrapes in progress, closes the listen socket */
-	detach_families(&c);
+	collect_close(&c);
+	kfacts_free(&kf);
 	fleet_free(&e.fleet);
 	if (sig < 0) {
 		fprintf(stderr, "kvmlockstat: %s\n", strerror(-sig));

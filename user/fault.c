@@ -16,14 +16,13 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "collect.h"
+#include "bpfmap.h"
+#include "family.h"
 #include "fault.h"
-#include "ksyms.h"
-#include "kvmcounters.h"
+#include "kfacts.h"
 #include "vmid.h"
 #include "fault.skel.h"
 
-#define TRACEFS_EVENTS "/sys/kernel/tracing/events/"
 #define M(x) (1U << (x))
 
 const char *const fault_backend_names[NR_FAULT_BACKENDS] = {
@@ -88,14 +87,15 @@ struct thread_seen {
 	uint64_t path[NR_FAULT_PATHS];
 };
 
-struct fault_probes {
-	struct fault_bpf *skel;
-	struct bpf_link **links;	/* one per program that loaded */
-	size_t nr_links;
-	struct bpf_link *counts_iter;	/* the link of thread_counts_iter, among links */
-	uint64_t drops_seen[NR_DROPS];
-	struct thread_seen *seen;
-	size_t nr_seen;
+/* The fault family's options, from the user's (struct probe_opts). */
+struct fault_opts {
+	int backend;			/* enum fault_backend, or -1: best available */
+	uint32_t target_tgid;		/* only this VMM's threads (0: all) */
+	const struct kfacts *kf;	/* which functions and tracepoints exist */
+	bool lock_functions;		/* probe _raw_{read,write}_{lock,unlock}: exact hold, costly */
+	bool fault_latency;		/* time each fault (and arm64 relax_perms): an exit probe more */
+	bool fault_types;		/* probe each fault even where KVM counts them (types, exact rate) */
+	bool counted;			/* faults and fast path counted by KVM's counters: no probes */
 };
 
 /* Why each backend that was tried got refused, for the notice. */
@@ -103,6 +103,19 @@ struct tries {
 	char text[256];		/* "fentry refused (...), kprobe on f refused (...)" */
 	char prog[64];		/* the probe point refused at attach, "" at load */
 	bool nothing;		/* the backend had no probe point on this kernel */
+};
+
+struct fault_probes {
+	struct fault_opts o;
+	struct tries t;			/* the backends refused */
+	unsigned int got;		/* metrics measured, by this family or an earlier one */
+	struct fault_bpf *skel;
+	struct bpf_link **links;	/* one per program that loaded */
+	size_t nr_links;
+	struct bpf_link *counts_iter;	/* the link of thread_counts_iter, among links */
+	uint64_t drops_seen[NR_DROPS];
+	struct thread_seen *seen;
+	size_t nr_seen;
 };
 
 /* A program's flavour and probe point, from its section name. */
@@ -153,16 +166,11 @@ static int prog_info(const struct bpf_program *prog, struct prog_info *pi)
 	return pi->backend < 0 || !pi->pt ? -1 : 0;
 }
 
-static bool point_exists(const struct probe_point *pt, const struct ksyms *k)
+static bool point_exists(const struct probe_point *pt, const struct kfacts *k)
 {
-	char path[160];
-	uint64_t addr;
-
-	if (strchr(pt->target, '/')) {
-		snprintf(path, sizeof(path), TRACEFS_EVENTS "%s", pt->target);
-		return access(path, F_OK) == 0;
-	}
-	return k && !ksyms_addr(k, pt->target, &addr);
+	if (strchr(pt->target, '/'))
+		return kfacts_has_tracepoint(k, pt->target);
+	return kfacts_has_function(k, pt->target);
 }
 
 /* The tracepoint that counts pt's faults instead, or NULL. */
@@ -178,7 +186,7 @@ static const struct probe_point *replacement(const struct probe_point *pt,
 
 /* A tracepoint counts pt's faults instead, when latency is not asked for. */
 static bool replaced(const struct probe_point *pt, const struct fault_opts *o,
-		     const struct ksyms *k)
+		     const struct kfacts *k)
 {
 	const struct probe_point *r = replacement(pt, o);
 
@@ -192,18 +200,18 @@ static bool replaced(const struct probe_point *pt, const struct fault_opts *o,
  * probes that time each fault double its probes (--fault-latency).
  */
 static bool prog_wanted(const struct prog_info *pi, int backend, const struct fault_opts *o,
-			const struct ksyms *k)
+			const struct kfacts *k)
 {
 	const unsigned int counted = M(FM_FAULTS) | M(FM_FAST_PATH);
 
 	if (pi->pt->helper)
-		return !o->stats;	/* both exist wherever lock:contention_* do (5.19+) */
+		return !o->counted;	/* both exist wherever lock:contention_* do (5.19+) */
 	if (!o->lock_functions && pi->pt->lock_function)
 		return false;
 	if (!o->fault_latency && pi->pt->latency_only)
 		return false;
 	/* KVM counts these itself: no probe per fault for them. */
-	if (o->stats && prog_metrics(pi) && !(prog_metrics(pi) & ~counted))
+	if (o->counted && prog_metrics(pi) && !(prog_metrics(pi) & ~counted))
 		return false;
 	if (!o->fault_latency && pi->exit && pi->pt->timed)
 		return false;
@@ -214,92 +222,8 @@ static bool prog_wanted(const struct prog_info *pi, int backend, const struct fa
 	return pi->backend == backend && !replaced(pi->pt, o, k) && point_exists(pi->pt, k);
 }
 
-/* Value of the enumerator name in b. */
-static int btf_enum_value(const struct btf *b, const char *name, int *val)
-{
-	for (__u32 id = 1; id < btf__type_cnt(b); id++) {
-		const struct btf_type *t = btf__type_by_id(b, id);
-
-		for (int i = 0; btf_is_enum(t) && i < btf_vlen(t); i++)
-			if (!strcmp(btf__name_by_offset(b, btf_enum(t)[i].name_off), name)) {
-				*val = btf_enum(t)[i].val;
-				return 0;
-			}
-	}
-	return -ENOENT;
-}
-
-static bool btf_has_member(const struct btf *b, const char *strct, const char *member)
-{
-	int id = btf__find_by_name_kind(b, strct, BTF_KIND_STRUCT);
-	const struct btf_type *t = id > 0 ? btf__type_by_id(b, id) : NULL;
-
-	for (int i = 0; t && i < btf_vlen(t); i++)
-		if (!strcmp(btf__name_by_offset(b, btf_members(t)[i].name_off), member))
-			return true;
-	return false;
-}
-
-/* What the kernel says, read once for all the backends tried (BTF parsing is slow). */
-struct kernel_facts {
-	int ret_pf_fixed, ret_pf_spurious;	/* -1: not in BTF (arm64, no KVM) */
-	bool ept_exit_qual;
-	bool kvm_counts_faults;			/* kvm_vcpu_stat has pf_taken and pf_fast (x86) */
-};
-
-/*
- * Faults are counted from KVM's own per-vCPU counters where KVM keeps them
- * and nothing asked for a probe per fault: the benchmark's cheapest way to
- * count them exactly.
- */
-static void choose_counts(struct fault_opts *o, const struct kernel_facts *kf, struct run *r)
-{
-	char why[160] = "KVM keeps no per-vCPU fault counters here "
-			"(kvm_vcpu_stat.pf_taken/pf_fast not in BTF)";
-
-	o->stats = NULL;
-	if (o->fault_types || o->fault_latency)
-		return;
-	if (kf->kvm_counts_faults)
-		o->stats = kvmstats_open(o->target_tgid, why, sizeof(why));
-	if (!o->stats) {
-		run_add_missing(r, "KVM's fault counters", why);	/* probes count the faults */
-		return;
-	}
-	snprintf(r->metric_backend[FM_FAULTS], sizeof(r->metric_backend[FM_FAULTS]), "kvm_stats");
-	snprintf(r->metric_backend[FM_FAST_PATH], sizeof(r->metric_backend[FM_FAST_PATH]),
-		 "kvm_stats");
-	run_add_missing(r, "fault types", "opt-in: --fault-types (a probe on every fault); "
-			"KVM's counters do not split faults by type");
-}
-
-/*
- * From the kernel's BTF, or the kvm module's where KVM is a module (its
- * split BTF also holds the base types), both loaded once.
- */
-static void read_kernel_facts(struct kernel_facts *kf)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	struct btf *mod = vmlinux ? btf__load_module_btf("kvm", vmlinux) : NULL, *b;
-
-	kf->ret_pf_fixed = kf->ret_pf_spurious = -1;
-	kf->kvm_counts_faults = false;
-	kf->ept_exit_qual = access("/sys/module/kvm_intel", F_OK) == 0;
-	if (!vmlinux)
-		return;
-	b = mod ? mod : vmlinux;
-	if (btf_enum_value(b, "RET_PF_FIXED", &kf->ret_pf_fixed))
-		kf->ret_pf_fixed = -1;
-	if (btf_enum_value(b, "RET_PF_SPURIOUS", &kf->ret_pf_spurious))
-		kf->ret_pf_spurious = -1;
-	kf->kvm_counts_faults = btf_has_member(b, "kvm_vcpu_stat", "pf_taken") &&
-				btf_has_member(b, "kvm_vcpu_stat", "pf_fast");
-	btf__free(mod);
-	btf__free(vmlinux);
-}
-
 static void set_rodata(struct fault_bpf *s, const struct fault_opts *o,
-		       const struct kernel_facts *kf)
+		       const struct kfacts *kf)
 {
 	s->rodata->targ_tgid = o->target_tgid;
 	s->rodata->ret_pf_fixed = kf->ret_pf_fixed;
@@ -311,7 +235,7 @@ static void set_rodata(struct fault_bpf *s, const struct fault_opts *o,
 
 /* Switches on this backend's programs; returns how many function probes. */
 static int pick_programs(struct fault_bpf *s, int backend, const struct fault_opts *o,
-			 const struct ksyms *k)
+			 const struct kfacts *k)
 {
 	struct bpf_program *prog;
 	int funcs = 0;
@@ -374,7 +298,7 @@ static int attach_all(struct fault_probes *fp, struct tries *t)
 }
 
 static int try_backend(struct fault_probes *fp, int backend, const struct fault_opts *o,
-		       const struct kernel_facts *kf, const struct ksyms *k, struct tries *t)
+		       const struct kfacts *kf, const struct kfacts *k, struct tries *t)
 {
 	int funcs, err;
 
@@ -426,7 +350,7 @@ static unsigned int covered(struct fault_bpf *s, struct run *r)
 }
 
 /* Function probe points of metric m that this kernel lacks, as "a, b". */
-static void absent_points(int m, const struct ksyms *k, struct fault_bpf *s, char *buf, size_t len)
+static void absent_points(int m, const struct kfacts *k, struct fault_bpf *s, char *buf, size_t len)
 {
 	struct bpf_program *prog;
 
@@ -469,7 +393,7 @@ static void note_try(struct tries *t, int backend, int err)
  * forced: the backend asked for with --backend, -1 in auto mode.
  */
 static void report_missing(struct run *r, unsigned int got, const struct tries *t,
-			   const struct ksyms *k, struct fault_bpf *s, const struct fault_opts *o)
+			   const struct kfacts *k, struct fault_bpf *s, const struct fault_opts *o)
 {
 	int forced = o->backend;
 
@@ -508,51 +432,63 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 			"probe points missing on this kernel (see the summary)");
 }
 
-int fault_attach(struct fault_probes **out, struct fault_opts *o, struct run *r)
+static int fault_open(void **st, const struct kfacts *kf, const struct probe_opts *po)
 {
-	struct ksyms *own = o->ksyms ? NULL : ksyms_load(NULL);
-	const struct ksyms *k = o->ksyms ? o->ksyms : own;
 	struct fault_probes *fp = calloc(1, sizeof(*fp));
-	struct tries t = { "" };
-	struct kernel_facts kf;
-	int err = -ENOENT;
 
-	*out = NULL;
-	read_kernel_facts(&kf);
-	choose_counts(o, &kf, r);
-	for (int b = 0; fp && b < NR_FAULT_BACKENDS; b++) {
-		if (o->backend >= 0 && b != o->backend)
-			continue;
-		err = try_backend(fp, b, o, &kf, k, &t);
-		if (!err)
-			break;
-		note_try(&t, b, err);
-	}
-	if (!fp) {
-		ksyms_free(own);
+	*st = fp;
+	if (!fp)
 		return -ENOMEM;
-	}
-	if (err && o->backend >= 0) {
-		fprintf(stderr, "kvmlockstat: --backend %s: %s; -v shows libbpf's log\n",
-			fault_backend_names[o->backend], t.text);
-		kvmstats_free(o->stats);
-		o->stats = NULL;
-		free(fp);
-		ksyms_free(own);
-		return err;
-	}
-	report_missing(r, (fp->skel ? covered(fp->skel, r) : 0) |
-		       (o->stats ? M(FM_FAULTS) | M(FM_FAST_PATH) : 0), &t, k, fp->skel, o);
-	ksyms_free(own);
-	if (!fp->skel)
-		free(fp);
-	else
-		*out = fp;
+	fp->o = (struct fault_opts){ .backend = po->fault_backend, .target_tgid = po->target_tgid,
+				     .kf = kf, .lock_functions = po->lock_functions,
+				     .fault_latency = po->fault_latency,
+				     .fault_types = po->fault_types };
 	return 0;
 }
 
-void fault_detach(struct fault_probes *fp)
+/*
+ * Attaches with the first backend that loads and records the backend of
+ * each metric.  Nothing attached in auto mode is no error (missing says
+ * why); a forced backend that fails is (after one line on stderr).
+ */
+static int fault_attach(void *st, struct run *r, unsigned int *given)
 {
+	struct fault_probes *fp = st;
+	const struct fault_opts *o = &fp->o;
+	int err = -ENOENT;
+
+	fp->o.counted = (*given & (M(FM_FAULTS) | M(FM_FAST_PATH))) ==
+			(M(FM_FAULTS) | M(FM_FAST_PATH));
+	for (int b = 0; b < NR_FAULT_BACKENDS; b++) {
+		if (o->backend >= 0 && b != o->backend)
+			continue;
+		err = try_backend(fp, b, o, o->kf, o->kf, &fp->t);
+		if (!err)
+			break;
+		note_try(&fp->t, b, err);
+	}
+	if (err && o->backend >= 0) {
+		fprintf(stderr, "kvmlockstat: --backend %s: %s; -v shows libbpf's log\n",
+			fault_backend_names[o->backend], fp->t.text);
+		return err;
+	}
+	fp->got = (fp->skel ? covered(fp->skel, r) : 0) | *given;
+	*given |= fp->got;
+	return 0;
+}
+
+/* One entry per metric not covered, and one line on stderr naming them. */
+static void fault_missing(void *st, struct run *r)
+{
+	struct fault_probes *fp = st;
+
+	report_missing(r, fp->got, &fp->t, fp->o.kf, fp->skel, &fp->o);
+}
+
+static void fault_detach(void *st)
+{
+	struct fault_probes *fp = st;
+
 	if (!fp)
 		return;
 	unload(fp);
@@ -565,18 +501,6 @@ struct drain_ctx {
 	uint32_t only_pid;
 	struct fault_probes *fp;
 };
-
-static size_t stride(size_t sz)
-{
-	return (sz + 7) & ~(size_t)7;
-}
-
-static void sum_stats(const void *val, struct wait_stat *sum)
-{
-	memset(sum, 0, sizeof(*sum));
-	for (int cpu = 0; cpu < libbpf_num_possible_cpus(); cpu++)
-		wait_stat_merge(sum, (const void *)((const char *)val + cpu * stride(sizeof(*sum))));
-}
 
 /* The VM a key belongs to, NULL when filtered out (or ENOMEM). */
 static struct vm_rec *vm_for(struct run *delta, uint32_t pid, uint64_t kvm, uint32_t only_pid)
@@ -604,7 +528,7 @@ static int add_fault(void *ctx, struct run *delta, const void *k, const void *v)
 	vc = vm_vcpu(vm, key->tid, key->vcpu_id);
 	if (!vc)
 		return -ENOMEM;
-	sum_stats(v, &sum);
+	bpfmap_sum_wait_stats(v, &sum);
 	wait_stat_merge(&vc->fault[key->type], &sum);
 	return 0;
 }
@@ -618,7 +542,7 @@ static int add_timing(void *ctx, struct run *delta, const void *k, const void *v
 
 	if (!vm || key->timing >= NR_VM_TIMINGS || key->mode >= NR_MODES)
 		return 0;
-	sum_stats(v, &sum);
+	bpfmap_sum_wait_stats(v, &sum);
 	wait_stat_merge(&vm->timing[key->timing][key->mode], &sum);
 	return 0;
 }
@@ -716,24 +640,37 @@ static int drain_thread_counts(struct fault_probes *fp, struct run *delta, struc
 	while (!err && read(fd, &t, sizeof(t)) == sizeof(t))
 		err = add_thread(fp, delta, &t, c->only_pid, false);
 	close(fd);
-	return err ? err : collect_map_drain(fp->skel->maps.exited, c, delta, add_exited);
+	return err ? err : bpfmap_drain(fp->skel->maps.exited, c, delta, add_exited);
 }
 
-int fault_drain(struct fault_probes *fp, struct run *delta, uint32_t only_pid)
+static int fault_drain(void *st, struct run *delta)
 {
-	struct drain_ctx c = { .only_pid = only_pid, .fp = fp };
+	struct fault_probes *fp = st;
+	struct drain_ctx c = { .only_pid = fp->o.target_tgid, .fp = fp };
 	struct fault_bpf *s = fp->skel;
-	uint32_t cur = collect_next_generation(&s->bss->gen, s->bss->active);
+	uint32_t cur;
 	int err;
 
-	err = collect_map_drain_gen(s->maps.fault_stats, &c, delta, add_fault,
-				    offsetof(struct fault_key, gen), cur);
+	if (!s)
+		return 0;
+	cur = bpfmap_next_generation(&s->bss->gen, s->bss->active);
+	err = bpfmap_drain_gen(s->maps.fault_stats, &c, delta, add_fault,
+			       offsetof(struct fault_key, gen), cur);
 	if (!err)
-		err = collect_map_drain_gen(s->maps.vm_timings, &c, delta, add_timing,
-					    offsetof(struct timing_key, gen), cur);
+		err = bpfmap_drain_gen(s->maps.vm_timings, &c, delta, add_timing,
+				       offsetof(struct timing_key, gen), cur);
 	if (!err)
 		err = drain_thread_counts(fp, delta, &c);
-	collect_drops(s->bss->drops, fp->drops_seen, delta);
+	bpfmap_drops(s->bss->drops, fp->drops_seen, delta);
 	name_mmu_locks(fp, delta);
 	return err;
 }
+
+const struct family fault_family = {
+	.name = "fault",
+	.open = fault_open,
+	.attach = fault_attach,
+	.drain = fault_drain,
+	.missing = fault_missing,
+	.detach = fault_detach,
+};

@@ -10,7 +10,7 @@
  * the counters of the vCPUs behind kvmlockstat's own fds.  A held fd keeps
  * its VM alive: that is what keeps a VM's last counts readable after its
  * VMM exits, and why it is let go right after that last read.
- * (KVM_GET_STATS_FD would be the ABI, but KVM answers vCPU ioctls only from
+ * (KVM's stats fd ioctl is the ABI, but KVM answers vCPU ioctls only from
  * the VM's own mm: EIO.)
  */
 #include <ctype.h>
@@ -23,7 +23,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "kvmcounters.h"
+#include "family.h"
+#include "kfacts.h"
 #include "vmid.h"
 #include "kvmstat.skel.h"
 
@@ -37,6 +38,9 @@ struct held_vcpu {
 	int fd;				/* kvmlockstat's duplicate of it */
 	uint64_t last[NR_KVM_COUNTERS];
 };
+
+struct kvmstats;
+static void kvmstats_free(struct kvmstats *ks);
 
 struct kvmstats {
 	uint32_t only_pid;
@@ -84,7 +88,12 @@ static int open_iterator(struct kvmstats *ks)
 	return ks->iter ? 0 : -errno;
 }
 
-struct kvmstats *kvmstats_open(uint32_t only_pid, char *why, size_t len)
+/*
+ * Reads KVM's counters of the vCPUs of only_pid (0: of every VMM found in
+ * /proc), where this process may take a VMM's fds (pidfd_getfd:
+ * CAP_SYS_PTRACE) and the BPF iterator loads.  NULL, with why set, when not.
+ */
+static struct kvmstats *kvmstats_open(uint32_t only_pid, char *why, size_t len)
 {
 	struct kvmstats *ks;
 	int err;
@@ -108,7 +117,8 @@ struct kvmstats *kvmstats_open(uint32_t only_pid, char *why, size_t len)
 	return ks;
 }
 
-void kvmstats_watch(struct kvmstats *ks, uint32_t pid)
+/* Also looks at pid's fds on every poll (the traced command). */
+static void kvmstats_watch(struct kvmstats *ks, uint32_t pid)
 {
 	if (ks && pid && ks->nr_watch < MAX_WATCH)
 		ks->watch[ks->nr_watch++] = pid;
@@ -232,7 +242,11 @@ static void poll_pid(struct kvmstats *ks, uint32_t pid)
 	closedir(d);
 }
 
-int kvmstats_poll(struct kvmstats *ks, bool full)
+/*
+ * Takes the stats fd of every vCPU fd not held yet, of the VMMs known or
+ * watched; full: of every VMM in /proc (once per interval, it is a scan).
+ */
+static int kvmstats_poll(struct kvmstats *ks, bool full)
 {
 	struct vmm *vmms;
 	size_t n;
@@ -280,7 +294,13 @@ static bool still_there(const struct held_vcpu *h)
 	return vmid_vcpu_fd(target) == h->vcpu_id;
 }
 
-int kvmstats_drain(struct kvmstats *ks, struct run *delta)
+/*
+ * Adds every held vCPU's counters since the last call into delta (per VMM
+ * pid, VM, vCPU id and the thread that runs it); lets go of the vCPUs whose
+ * VMM has exited, after this last read, since a held vCPU fd keeps the VM
+ * alive.
+ */
+static int kvmstats_drain(struct kvmstats *ks, struct run *delta)
 {
 	size_t kept = 0;
 	int err;
@@ -302,7 +322,7 @@ int kvmstats_drain(struct kvmstats *ks, struct run *delta)
 	return err;
 }
 
-void kvmstats_free(struct kvmstats *ks)
+static void kvmstats_free(struct kvmstats *ks)
 {
 	if (!ks)
 		return;
@@ -313,3 +333,107 @@ void kvmstats_free(struct kvmstats *ks)
 	kvmstat_bpf__destroy(ks->skel);
 	free(ks);
 }
+
+/* ---- the family ---- */
+
+#define M(x) (1U << (x))
+
+struct kvm_counters {
+	const struct kfacts *kf;
+	const struct probe_opts *o;	/* its watch_pid is known by attach */
+	uint32_t only_pid;
+	struct kvmstats *ks;		/* NULL: not read (why says why) */
+	char why[160];
+};
+
+/*
+ * Faults are counted from KVM's own per-vCPU counters where KVM keeps them
+ * and nothing asked for a probe per fault: the benchmark's cheapest way to
+ * count them exactly.
+ */
+static int counters_open(void **st, const struct kfacts *kf, const struct probe_opts *o)
+{
+	struct kvm_counters *kc;
+
+	*st = NULL;
+	if (o->fault_types || o->fault_latency)
+		return 0;
+	kc = calloc(1, sizeof(*kc));
+	if (!kc)
+		return -ENOMEM;
+	kc->kf = kf;
+	kc->only_pid = o->target_tgid;
+	kc->o = o;
+	snprintf(kc->why, sizeof(kc->why), "KVM keeps no per-vCPU fault counters here "
+		 "(kvm_vcpu_stat.pf_taken/pf_fast not in BTF)");
+	*st = kc;
+	return 0;
+}
+
+static int counters_attach(void *st, struct run *r, unsigned int *covered)
+{
+	struct kvm_counters *kc = st;
+
+	if (kc->kf->kvm_counts_faults)
+		kc->ks = kvmstats_open(kc->only_pid, kc->why, sizeof(kc->why));
+	if (!kc->ks)
+		return 0;	/* probes count the faults */
+	/* The first poll fixes the baseline of the vCPUs already there. */
+	if (kvmstats_poll(kc->ks, true)) {
+		fprintf(stderr, "kvmlockstat: cannot read KVM's counters\n");
+		return -EIO;
+	}
+	kvmstats_watch(kc->ks, kc->o->watch_pid);	/* its vCPUs from their creation on */
+	snprintf(r->metric_backend[FM_FAULTS], sizeof(r->metric_backend[FM_FAULTS]), "kvm_stats");
+	snprintf(r->metric_backend[FM_FAST_PATH], sizeof(r->metric_backend[FM_FAST_PATH]),
+		 "kvm_stats");
+	*covered |= M(FM_FAULTS) | M(FM_FAST_PATH);
+	return 0;
+}
+
+static int counters_drain(void *st, struct run *delta)
+{
+	struct kvm_counters *kc = st;
+	int err = kvmstats_poll(kc->ks, true);
+
+	return err ? err : kvmstats_drain(kc->ks, delta);
+}
+
+/* A new vCPU's counters are taken while its VMM lives: an exit leaves none. */
+static void counters_poll(void *st)
+{
+	struct kvm_counters *kc = st;
+
+	kvmstats_poll(kc->ks, false);
+}
+
+static void counters_missing(void *st, struct run *r)
+{
+	struct kvm_counters *kc = st;
+
+	if (!kc->ks)
+		run_add_missing(r, "KVM's fault counters", kc->why);
+	else
+		run_add_missing(r, "fault types", "opt-in: --fault-types (a probe on every fault); "
+				"KVM's counters do not split faults by type");
+}
+
+static void counters_detach(void *st)
+{
+	struct kvm_counters *kc = st;
+
+	if (!kc)
+		return;
+	kvmstats_free(kc->ks);
+	free(kc);
+}
+
+const struct family kvm_counters_family = {
+	.name = "kvm_counters",
+	.open = counters_open,
+	.attach = counters_attach,
+	.drain = counters_drain,
+	.poll = counters_poll,
+	.missing = counters_missing,
+	.detach = counters_detach,
+};

@@ -16,13 +16,12 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include "lock.h"
 #include "child.h"
 #include "collect.h"
+#include "family.h"
 #include "fault.h"
 #include "export.h"
-#include "ksyms.h"
-#include "kvmcounters.h"
+#include "kfacts.h"
 #include "live.h"
 #include "progstats.h"
 #include "record.h"
@@ -305,8 +304,7 @@ static int trace_loop(struct collector *c, struct run *r, const struct live_opts
 			next += period;
 			continue;
 		}
-		/* A new vCPU's counters are taken while its VMM lives: an exit leaves none. */
-		kvmstats_poll(c->stats, false);
+		collect_poll(c);
 		nanosleep(&nap, NULL);
 	}
 	r->duration_ns = now_ns() - start;
@@ -341,26 +339,26 @@ static void install_signals(void)
 
 static int run_live(const struct live_opts *o)
 {
-	struct attach_opts ao = { .all_locks = o->all_locks, .target_tgid = o->pid,
-				  .backend = o->backend, .verbose = o->verbose };
-	struct collector c = { .only_pid = o->pid, .all_locks = o->all_locks };
-	struct fault_opts fo = { .backend = o->fault_backend, .target_tgid = o->pid,
+	struct probe_opts po = { .target_tgid = o->pid, .all_locks = o->all_locks,
+				 .lock_backend = o->backend, .fault_backend = o->fault_backend,
 				 .lock_functions = o->lock_functions, .fault_latency = o->fault_latency,
-				 .fault_types = o->fault_types };
+				 .fault_types = o->fault_types, .verbose = o->verbose };
+	struct collector c = {};
 	struct child ch = { .gate = -1 };
 	struct interval_sink sink = {};
 	struct timeline *tl = NULL;
 	struct run_clock rc;
+	struct kfacts kf;
 	struct run r;
 	int err, stats_fd = -1;
 
 	run_init(&r);
 	describe_host(&r, o);
-	attach_set_verbose(o->verbose);
-	if (attach_preflight(&r) || (o->pid && check_target(o->pid)))
-		return 1;
+	collect_set_verbose(o->verbose);
+	if (kfacts_read(&kf) || collect_open(&c, &kf, &po) || (o->pid && check_target(o->pid)))
+		goto fail;
 	if (o->timeline && !(tl = timeline_open(o->timeline)))
-		return 1;
+		goto fail;
 	sink = (struct interval_sink){ tl ? timeline_sink : NULL, tl };
 	install_signals();
 	if (o->prog_stats)
@@ -368,20 +366,18 @@ static int run_live(const struct live_opts *o)
 	if (o->command && (err = child_start(&ch, o->command))) {
 		fprintf(stderr, "kvmlockstat: cannot start %s: %s\n", o->command[0], strerror(-err));
 		timeline_close(tl, false);
-		return 1;
+		goto fail;
 	}
-	if (attach_families(&c, &ao, &fo, &r)) {
+	po.watch_pid = ch.pid;	/* its vCPUs from their creation on */
+	if (collect_attach(&c, &r)) {
 		child_stop(&ch, SIGKILL, 0);
 		timeline_close(tl, false);
-		run_free(&r);
-		return 1;
+		goto fail;
 	}
 	fprintf(stderr, "kvmlockstat: tracing mmu_lock contention (%s)%s\n", r.backend,
 		o->duration ? "" : ", Ctrl-C to stop");
-	if (o->command) {
-		kvmstats_watch(c.stats, ch.pid);	/* its vCPUs from their creation on */
+	if (o->command)
 		child_release(&ch);
-	}
 	clock_start(&rc);
 	err = trace_loop(&c, &r, o, &ch, &rc, &sink);
 	if (stop_signal && o->command)
@@ -389,16 +385,22 @@ static int run_live(const struct live_opts *o)
 	else if (o->command)
 		child_stop(&ch, SIGTERM, 5000);	/* duration ended first */
 	r.exit_status = o->command ? ch.status : -1;
-	err = finish(&c, &r, o, c.ksyms, &rc, &sink) || err;
+	err = finish(&c, &r, o, kf.ksyms, &rc, &sink) || err;
 	err = timeline_close(tl, true) || err;
 	if (o->prog_stats)
 		progstats_print(stderr, stats_fd, r.duration_ns / 1e9);
-	detach_families(&c);
+	collect_close(&c);
+	kfacts_free(&kf);
 	run_free(&r);
 	/* A run stopped on purpose succeeded; otherwise the command's failure is ours. */
 	if (!err && o->command && ch.status && !stop_signal)
 		return ch.status;
 	return err ? 1 : 0;
+fail:
+	collect_close(&c);
+	kfacts_free(&kf);
+	run_free(&r);
+	return 1;
 }
 
 int cmd_live(int argc, char **argv)

@@ -1,130 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Probe attachment.  The lock family has two variants of each program:
- * tp_btf (typed, cheapest) and raw_tp (works where the verifier or the
- * kernel refuses tp_btf).  The unused set is switched off with
- * set_autoload before load, so a failed variant never blocks the other.
+ * Lock family, user side.  It has two variants of each program: tp_btf
+ * (typed, cheapest) and raw_tp (works where the verifier or the kernel
+ * refuses tp_btf).  The unused set is switched off with set_autoload
+ * before load, so a failed variant never blocks the other.  Its maps:
+ * wait statistics per lock, mode and task, and per call chain; identity
+ * maps (locks, tasks) and stack traces are only read, they stay valid for
+ * the whole run.
  */
 #include <errno.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <bpf/btf.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "lock.h"
-#include "kvmcounters.h"
-#include "collect.h"
-#include "fault.h"
-#include "ksyms.h"
+#include "bpfmap.h"
+#include "family.h"
+#include "kfacts.h"
+#include "lockname.h"
+#include "vmid.h"
 #include "lock.skel.h"
 
-#define TRACEFS "/sys/kernel/tracing"
+struct attach_opts {
+	bool all_locks;
+	uint32_t target_tgid;	/* with all_locks: only this process's waits */
+	const char *backend;	/* NULL: best available; "tp_btf" or "raw_tp" */
+	bool verbose;
+};
 
-static bool verbose;
-
-static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG || (level == LIBBPF_INFO && !verbose))
-		return 0;
-	if (!verbose && level == LIBBPF_WARN)
-		return 0;	/* failures are reported by us, once, in plain words */
-	return vfprintf(stderr, fmt, ap);
-}
-
-void attach_set_verbose(bool v)
-{
-	verbose = v;
-	libbpf_set_print(print_libbpf);
-}
-
-static bool path_exists(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0;
-}
-
-/* tracefs holds the lock events' format; mount it if nobody has. */
-static int ensure_tracefs(void)
-{
-	if (path_exists(TRACEFS "/events"))
-		return 0;
-	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY) {
-		fprintf(stderr, "kvmlockstat: tracefs not available: mount -t tracefs nodev "
-			TRACEFS " failed: %s\n", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * The type name of struct kvm's mmu_lock ("rwlock_t", "spinlock_t") from
- * the kernel's BTF, or the kvm module's where KVM is a module (x86);
- * -ENOENT when no struct kvm is known (KVM not loaded).
- */
-static int mmu_lock_type(char *name, size_t len)
-{
-	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL, *b = vmlinux;
-	const struct btf_type *t;
-	int id = -ENOENT, err = -ENOENT;
-
-	if (vmlinux)
-		id = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT);
-	if (vmlinux && id <= 0 && (mod = btf__load_module_btf("kvm", vmlinux))) {
-		b = mod;
-		id = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT);
-	}
-	for (int i = 0; id > 0 && i < btf_vlen(t = btf__type_by_id(b, id)); i++) {
-		const struct btf_member *m = &btf_members(t)[i];
-
-		if (strcmp(btf__name_by_offset(b, m->name_off), "mmu_lock"))
-			continue;
-		snprintf(name, len, "%s", btf__name_by_offset(b, btf__type_by_id(b, m->type)->name_off));
-		err = 0;
-	}
-	btf__free(mod);
-	btf__free(vmlinux);
-	return err;
-}
-
-/* mmu_lock is a spinlock before the rwlock change (arm64 before 5.18). */
-static bool mmu_lock_is_spinlock(void)
-{
-	char type[64];
-
-	return !mmu_lock_type(type, sizeof(type)) && !strcmp(type, "spinlock_t");
-}
-
-int attach_preflight(struct run *r)
-{
-	char type[64];
-
-	if (geteuid() != 0) {
-		fprintf(stderr, "kvmlockstat: needs root (CAP_BPF and CAP_PERFMON to load BPF programs)\n");
-		return -EPERM;
-	}
-	if (!path_exists("/sys/kernel/btf/vmlinux")) {
-		fprintf(stderr, "kvmlockstat: no kernel BTF (/sys/kernel/btf/vmlinux): "
-			"CO-RE needs a kernel built with CONFIG_DEBUG_INFO_BTF\n");
-		return -ENOENT;
-	}
-	if (ensure_tracefs())
-		return -ENOENT;
-	if (!path_exists(TRACEFS "/events/lock/contention_begin") ||
-	    !path_exists(TRACEFS "/events/lock/contention_end")) {
-		fprintf(stderr, "kvmlockstat: kernel has no lock:contention_begin/end tracepoints "
-			"(added in 5.19)\n");
-		return -ENOENT;
-	}
-	if (mmu_lock_type(type, sizeof(type)))
-		run_add_missing(r, "mmu_lock",
-				"KVM is not loaded (no struct kvm in kernel or module BTF): "
-				"only --all-locks can show anything");
-	return 0;
-}
+struct lock_probes {
+	struct lock_bpf *skel;
+	const struct kfacts *kf;
+	struct attach_opts ao;
+	uint32_t only_pid;		/* keep only this VMM's VMs (0: all) */
+	bool all_locks;
+	const struct ksyms *ksyms;	/* names non-KVM locks by caller; may be NULL */
+	uint64_t drops_seen[NR_DROPS];	/* BPF counters are cumulative */
+	char spin_why[192];		/* why spinlock first waiters are not seen, or "" */
+};
 
 static void pick_variant(struct lock_bpf *s, bool btf, bool spin)
 {
@@ -163,17 +77,14 @@ static int try_variant(struct lock_bpf **out, const struct attach_opts *o, bool 
  * and says what it cannot see.
  */
 static int try_with_spin(struct lock_bpf **skel, const struct attach_opts *o, bool btf,
-			 bool spin, struct run *r)
+			 bool spin, struct run *r, char *spin_why)
 {
 	int err = try_variant(skel, o, btf, spin);
 
 	if (err && spin && !try_variant(skel, o, btf, false)) {
-		char why[192];
-
-		snprintf(why, sizeof(why), "mmu_lock is a spinlock here and the kprobe on "
+		snprintf(spin_why, 192, "mmu_lock is a spinlock here and the kprobe on "
 			 "queued_spin_lock_slowpath was refused (%s): waiters that spin before "
 			 "queueing are not counted", strerror(-err));
-		run_add_missing(r, "spinlock first waiters", why);
 		return 0;
 	}
 	if (!err && spin)
@@ -181,70 +92,193 @@ static int try_with_spin(struct lock_bpf **skel, const struct attach_opts *o, bo
 	return err;
 }
 
-int attach_lock(struct lock_bpf **skel, const struct attach_opts *o, struct run *r)
+static int attach_lock(struct lock_bpf **skel, const struct attach_opts *o, bool spin,
+		       struct run *r, char spin_why[192])
 {
 	static const char *const names[] = { "tp_btf", "raw_tp" };
-	bool spin = mmu_lock_is_spinlock();
 	int err = -EINVAL;
 
 	for (int i = 0; i < 2; i++) {
 		if (o->backend && strcmp(o->backend, names[i]))
 			continue;
 		snprintf(r->backend, sizeof(r->backend), "%s", names[i]);
-		err = try_with_spin(skel, o, i == 0, spin, r);
+		err = try_with_spin(skel, o, i == 0, spin, r, spin_why);
 		if (!err)
 			return 0;
-		if (verbose || o->backend)
+		if (o->verbose || o->backend)
 			fprintf(stderr, "kvmlockstat: %s programs on lock:contention_* refused: %s\n",
 				names[i], strerror(-err));
 	}
 	r->backend[0] = '\0';
 	fprintf(stderr, "kvmlockstat: cannot attach to lock:contention_begin/end (%s)%s\n",
-		strerror(-err), verbose ? "" : "; -v shows libbpf's log");
+		strerror(-err), o->verbose ? "" : "; -v shows libbpf's log");
 	return err;
 }
 
-void attach_detach(struct lock_bpf *skel)
+/* Lock identity, filtered: NULL when the lock is not to be shown. */
+static struct lock_rec *lock_for(struct lock_probes *c, struct run *delta, uint64_t addr)
 {
-	lock_bpf__destroy(skel);
+	struct lock_info info;
+	struct lock_rec *l;
+	struct vm_rec *vm;
+	uint32_t pid;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.lock_infos), &addr, &info))
+		return c->all_locks ? run_lock(delta, addr) : NULL;
+	pid = vmid_tgid(info.vmm_pid);
+	if (c->only_pid && pid != c->only_pid)
+		return NULL;
+	l = run_lock(delta, addr);
+	vm = run_vm(delta, pid, info.kvm);
+	if (!l || !vm)
+		return NULL;
+	l->kvm = info.kvm;
+	snprintf(l->name, sizeof(l->name), "mmu_lock");
+	vm->mmu_lock = addr;
+	if (info.vmm_comm[0])
+		memcpy(vm->comm, info.vmm_comm, sizeof(vm->comm));
+	else if (!vm->comm[0])
+		vmid_comm(pid, vm->comm);
+	return l;
 }
 
-int attach_families(struct collector *c, const struct attach_opts *lo, struct fault_opts *fo,
-		    struct run *r)
+static void task_identity(struct lock_probes *c, struct task_rec *t)
 {
-	struct ksyms *k;
+	struct task_info ti;
 
-	if (attach_lock(&c->skel, lo, r))
-		return 1;
-	k = ksyms_load(NULL);
-	if (!k)
-		run_add_missing(r, "symbols", "cannot read /proc/kallsyms: stacks stay unnamed");
-	c->ksyms = fo->ksyms = k;
-	if (fault_attach(&c->fault, fo, r)) {
-		detach_families(c);
-		return 1;
+	if (t->comm[0])
+		return;
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.tasks), &t->tid, &ti)) {
+		t->tgid = vmid_tgid(t->tid);
+		vmid_comm(t->tid, t->comm);
+		return;
 	}
-	if (fo->stats) {
-		/* The first poll fixes the baseline of the vCPUs already there. */
-		c->stats = fo->stats;
-		fo->stats = NULL;
-		if (kvmstats_poll(c->stats, true)) {
-			fprintf(stderr, "kvmlockstat: cannot read KVM's counters\n");
-			detach_families(c);
-			return 1;
-		}
+	t->tgid = ti.tgid;
+	t->in_vmm = ti.in_vmm;
+	memcpy(t->comm, ti.comm, sizeof(t->comm));
+}
+
+static int add_lock_stat(void *ctx, struct run *delta, const void *k, const void *v)
+{
+	struct lock_probes *c = ctx;
+	const struct lock_key *key = k;
+	struct lock_rec *l = lock_for(c, delta, key->lock);
+	struct task_rec *t;
+
+	if (!l || key->mode >= NR_MODES)
+		return 0;
+	wait_stat_merge(&l->mode[key->mode], v);
+	t = lock_task(l, key->tid);
+	if (!t)
+		return -ENOMEM;
+	task_identity(c, t);
+	wait_stat_merge(&t->mode[key->mode], v);
+	return 0;
+}
+
+static int add_stack_stat(void *ctx, struct run *delta, const void *k, const void *v)
+{
+	struct lock_probes *c = ctx;
+	const struct stack_key *key = k;
+	const struct stack_val *val = v;
+	struct lock_rec *l = lock_for(c, delta, key->lock);
+	struct stack_rec *s;
+
+	if (!l)
+		return 0;
+	s = lock_stack(l, key->stack_id, key->tid, key->mode);
+	if (!s)
+		return -ENOMEM;
+	s->count += val->count;
+	s->total_ns += val->total_ns;
+	if (key->stack_id >= 0 && !s->nr_ips &&
+	    !bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.stacks), &key->stack_id, s->ips))
+	{
+		while (s->nr_ips < MAX_STACK_DEPTH && s->ips[s->nr_ips])
+			s->nr_ips++;
+		if (c->ksyms)
+			lockname_trim_tracing(s, c->ksyms);
 	}
 	return 0;
 }
 
-void detach_families(struct collector *c)
+static int lock_open(void **st, const struct kfacts *kf, const struct probe_opts *o)
 {
-	attach_detach(c->skel);
-	fault_detach(c->fault);
-	kvmstats_free(c->stats);
-	c->stats = NULL;
-	ksyms_free((struct ksyms *)c->ksyms);	/* loaded by attach_families */
-	c->skel = NULL;
-	c->fault = NULL;
-	c->ksyms = NULL;
+	struct lock_probes *lp;
+
+	*st = NULL;
+	if (!kf->lock_tracepoints) {
+		fprintf(stderr, "kvmlockstat: kernel has no lock:contention_begin/end tracepoints "
+			"(added in 5.19)\n");
+		return -ENOENT;
+	}
+	lp = calloc(1, sizeof(*lp));
+	if (!lp)
+		return -ENOMEM;
+	lp->kf = kf;
+	lp->ao = (struct attach_opts){ .all_locks = o->all_locks, .target_tgid = o->target_tgid,
+				       .backend = o->lock_backend, .verbose = o->verbose };
+	lp->only_pid = o->target_tgid;
+	lp->all_locks = o->all_locks;
+	lp->ksyms = kf->ksyms;
+	*st = lp;
+	return 0;
 }
+
+/* mmu_lock is a spinlock before the rwlock change (arm64 before 5.18). */
+static int lock_attach(void *st, struct run *r, unsigned int *covered)
+{
+	struct lock_probes *lp = st;
+	bool spin = !strcmp(lp->kf->mmu_lock_type, "spinlock_t");
+
+	return attach_lock(&lp->skel, &lp->ao, spin, r, lp->spin_why) ? -EINVAL : 0;
+}
+
+static int lock_drain(void *st, struct run *delta)
+{
+	struct lock_probes *c = st;
+	int err;
+
+	uint32_t cur = bpfmap_next_generation(&c->skel->bss->gen, c->skel->bss->active);
+
+	err = bpfmap_drain_gen(c->skel->maps.lock_stats, c, delta, add_lock_stat,
+			       offsetof(struct lock_key, gen), cur);
+	if (!err)
+		err = bpfmap_drain_gen(c->skel->maps.stack_stats, c, delta, add_stack_stat,
+				       offsetof(struct stack_key, gen), cur);
+	bpfmap_drops(c->skel->bss->drops, c->drops_seen, delta);
+	return err;
+}
+
+static void lock_missing(void *st, struct run *r)
+{
+	struct lock_probes *lp = st;
+
+	if (!lp->kf->mmu_lock_type[0])
+		run_add_missing(r, "mmu_lock",
+				"KVM is not loaded (no struct kvm in kernel or module BTF): "
+				"only --all-locks can show anything");
+	if (lp->spin_why[0])
+		run_add_missing(r, "spinlock first waiters", lp->spin_why);
+	if (!lp->ksyms)
+		run_add_missing(r, "symbols", "cannot read /proc/kallsyms: stacks stay unnamed");
+}
+
+static void lock_detach(void *st)
+{
+	struct lock_probes *lp = st;
+
+	if (!lp)
+		return;
+	lock_bpf__destroy(lp->skel);
+	free(lp);
+}
+
+const struct family lock_family = {
+	.name = "lock",
+	.open = lock_open,
+	.attach = lock_attach,
+	.drain = lock_drain,
+	.missing = lock_missing,
+	.detach = lock_detach,
+};

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel facts, read once.  Parsing the kernel's BTF takes tens of
+ * milliseconds (the kvm module's split BTF needs vmlinux's too), so both
+ * are loaded here once, every fact the families ask is taken from them,
+ * and they are freed before any probe is attached.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "kfacts.h"
+#include "ksyms.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+
+static bool path_exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+/* tracefs holds the events' formats; mount it if nobody has. */
+static int ensure_tracefs(void)
+{
+	if (path_exists(TRACEFS "/events"))
+		return 0;
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY)
+		return errno;
+	return 0;
+}
+
+/* Value of the enumerator name in b. */
+static int btf_enum_value(const struct btf *b, const char *name, int *val)
+{
+	for (__u32 id = 1; id < btf__type_cnt(b); id++) {
+		const struct btf_type *t = btf__type_by_id(b, id);
+
+		for (int i = 0; btf_is_enum(t) && i < btf_vlen(t); i++)
+			if (!strcmp(btf__name_by_offset(b, btf_enum(t)[i].name_off), name)) {
+				*val = btf_enum(t)[i].val;
+				return 0;
+			}
+	}
+	return -ENOENT;
+}
+
+/* Member member of struct strct in b, or NULL. */
+static const struct btf_member *btf_member(const struct btf *b, const char *strct,
+					   const char *member)
+{
+	int id = btf__find_by_name_kind(b, strct, BTF_KIND_STRUCT);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(b, id) : NULL;
+
+	for (int i = 0; t && i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(b, btf_members(t)[i].name_off), member))
+			return &btf_members(t)[i];
+	return NULL;
+}
+
+/*
+ * The KVM facts, from the kernel's BTF or the kvm module's where KVM is a
+ * module (x86; its split BTF also holds the base types).
+ */
+static void read_kvm_btf(struct kfacts *kf, const struct btf *b)
+{
+	const struct btf_member *m = btf_member(b, "kvm", "mmu_lock");
+
+	kf->kvm_loaded = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT) > 0;
+	if (m)
+		snprintf(kf->mmu_lock_type, sizeof(kf->mmu_lock_type), "%s",
+			 btf__name_by_offset(b, btf__type_by_id(b, m->type)->name_off));
+	if (btf_enum_value(b, "RET_PF_FIXED", &kf->ret_pf_fixed))
+		kf->ret_pf_fixed = -1;
+	if (btf_enum_value(b, "RET_PF_SPURIOUS", &kf->ret_pf_spurious))
+		kf->ret_pf_spurious = -1;
+	kf->kvm_counts_faults = btf_member(b, "kvm_vcpu_stat", "pf_taken") &&
+				btf_member(b, "kvm_vcpu_stat", "pf_fast");
+}
+
+/*
+ * Whether an fentry program attaches: a kernel may know the program type
+ * and still refuse the trampoline (ENOTSUPP), so this loads "return 0" on
+ * a function only BPF's own test runner calls, attaches it and lets go.
+ */
+static bool probe_trampolines(const struct btf *vmlinux)
+{
+	const struct bpf_insn ret0[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int id = btf__find_by_name_kind(vmlinux, "bpf_fentry_test1", BTF_KIND_FUNC), fd, link;
+	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_TRACE_FENTRY,
+		    .attach_btf_id = id);
+
+	if (id <= 0)
+		return false;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", ret0, 2, &po);
+	if (fd < 0)
+		return false;
+	link = bpf_raw_tracepoint_open(NULL, fd);
+	if (link >= 0)
+		close(link);
+	close(fd);
+	return link >= 0;
+}
+
+static void read_btf(struct kfacts *kf)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL;
+
+	if (!vmlinux)
+		return;
+	mod = btf__load_module_btf("kvm", vmlinux);	/* NULL where KVM is built in */
+	read_kvm_btf(kf, mod ? mod : vmlinux);
+	if (kf->root)
+		kf->trampolines = probe_trampolines(vmlinux);
+	btf__free(mod);
+	btf__free(vmlinux);
+}
+
+int kfacts_read(struct kfacts *kf)
+{
+	memset(kf, 0, sizeof(*kf));
+	kf->ret_pf_fixed = kf->ret_pf_spurious = -1;
+	kf->root = geteuid() == 0;
+	kf->vmlinux_btf = path_exists("/sys/kernel/btf/vmlinux");
+	kf->tracefs_err = ensure_tracefs();
+	kf->lock_tracepoints = kfacts_has_tracepoint(kf, "lock/contention_begin") &&
+			       kfacts_has_tracepoint(kf, "lock/contention_end");
+	kf->ept_exit_qual = path_exists("/sys/module/kvm_intel");
+	if (kf->root) {
+		kf->task_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
+		kf->current_task_btf = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+							       BPF_FUNC_get_current_task_btf,
+							       NULL) == 1;
+	}
+	read_btf(kf);
+	kf->ksyms = ksyms_load(NULL);
+	return !kf->ksyms && errno == ENOMEM ? -ENOMEM : 0;
+}
+
+void kfacts_free(struct kfacts *kf)
+{
+	ksyms_free(kf->ksyms);
+	kf->ksyms = NULL;
+}
+
+int kfacts_require(const struct kfacts *kf)
+{
+	if (!kf->root) {
+		fprintf(stderr, "kvmlockstat: needs root (CAP_BPF and CAP_PERFMON to load BPF programs)\n");
+		return -EPERM;
+	}
+	if (!kf->vmlinux_btf) {
+		fprintf(stderr, "kvmlockstat: no kernel BTF (/sys/kernel/btf/vmlinux): "
+			"CO-RE needs a kernel built with CONFIG_DEBUG_INFO_BTF\n");
+		return -ENOENT;
+	}
+	if (kf->tracefs_err) {
+		fprintf(stderr, "kvmlockstat: tracefs not available: mount -t tracefs nodev "
+			TRACEFS " failed: %s\n", strerror(kf->tracefs_err));
+		return -ENOENT;
+	}
+	return 0;
+}
+
+bool kfacts_has_tracepoint(const struct kfacts *kf, const char *sys_event)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), TRACEFS "/events/%s", sys_event);
+	return access(path, F_OK) == 0;
+}
+
+bool kfacts_has_function(const struct kfacts *kf, const char *name)
+{
+	uint64_t addr;
+
+	return kf->ksyms && !ksyms_addr(kf->ksyms, name, &addr);
+}

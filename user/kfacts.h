@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel facts: what this kernel offers the probe families, read once at
+ * start (BTF of vmlinux and of the kvm module, tracefs, kallsyms, BPF
+ * program and map types).  Families choose their variants from these
+ * facts; nothing else in kvmlockstat probes the kernel.  A kernel that
+ * lacks something is a new fact here and a new variant in one family.
+ */
+#ifndef KFACTS_H
+#define KFACTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ksyms;
+
+struct kfacts {
+	bool root;			/* effective uid 0: may load BPF */
+	bool vmlinux_btf;		/* /sys/kernel/btf/vmlinux: CO-RE works */
+	int tracefs_err;		/* 0: tracefs mounted (by us if nobody had), else errno */
+	bool lock_tracepoints;		/* lock:contention_begin/end (5.19+) */
+	/* BPF features, from loading minimal programs and maps */
+	bool trampolines;		/* an fentry program attaches (BPF trampoline) */
+	bool task_storage;		/* BPF_MAP_TYPE_TASK_STORAGE (5.11+) */
+	bool current_task_btf;		/* bpf_get_current_task_btf() (5.11+) */
+	/* KVM, from its BTF (vmlinux, or the kvm module's where KVM is a module) */
+	bool kvm_loaded;		/* struct kvm is known */
+	char mmu_lock_type[32];		/* struct kvm's mmu_lock: "rwlock_t", "spinlock_t"; "" */
+	int ret_pf_fixed, ret_pf_spurious;	/* x86 fast-path results; -1: not in BTF */
+	bool kvm_counts_faults;		/* kvm_vcpu_stat has pf_taken and pf_fast (x86) */
+	bool ept_exit_qual;		/* kvm_intel is loaded: EPT exit qualifications */
+	struct ksyms *ksyms;		/* /proc/kallsyms; NULL when unreadable */
+};
+
+/* Reads every fact (mounting tracefs where nobody has).  0, or -ENOMEM. */
+int kfacts_read(struct kfacts *kf);
+void kfacts_free(struct kfacts *kf);
+/*
+ * What every family needs (root, BTF, tracefs): on anything missing prints
+ * one line naming it and returns a negative errno.
+ */
+int kfacts_require(const struct kfacts *kf);
+/* Is tracepoint "system/event" in tracefs? */
+bool kfacts_has_tracepoint(const struct kfacts *kf, const char *sys_event);
+/* Is function name in kallsyms (not inlined, its module loaded)? */
+bool kfacts_has_function(const struct kfacts *kf, const char *name);
+
+#endif
