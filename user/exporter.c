@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
 #include "collect.h"
+#include "driver.h"
 #include "exporter.h"
 #include "family.h"
 #include "kfacts.h"
@@ -44,6 +44,7 @@ struct exporter_opts {
 struct exporter {
 	pthread_mutex_t lock;	/* guards fleet: drains write, scrapes read */
 	struct fleet fleet;
+	uint64_t grace_ns;	/* --grace */
 	struct metrics_opts mo;
 };
 
@@ -237,72 +238,39 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
 	return reply(conn, MHD_HTTP_OK, PROM_CONTENT_TYPE, b.s, b.len, MHD_RESPMEM_MUST_FREE);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static const struct fleet_env vmm_env = { vmid_vm_name, vmid_vmm_alive };
 
-/* One interval into the totals: BPF and /proc are read before taking the lock. */
-static int drain(struct exporter *e, struct collector *c, uint64_t grace_ns)
+/* One interval into the totals: /proc is read before taking the lock. */
+static int fleet_sink(void *ctx, struct run *delta, struct run *total,
+		      const struct interval_span *iv)
 {
+	struct exporter *e = ctx;
 	struct vmm *running = NULL;
-	struct run delta;
 	size_t n = 0;
-	int err;
+	int err = vmid_scan(&running, &n);
 
-	run_init(&delta);
-	err = collect_drain(c, &delta);
-	if (!err)
-		err = vmid_scan(&running, &n);
 	if (!err) {
 		pthread_mutex_lock(&e->lock);
-		err = fleet_update(&e->fleet, &delta, running, n, now_ns(), grace_ns, &vmm_env);
+		err = fleet_update(&e->fleet, delta, running, n, driver_now_ns(), e->grace_ns,
+				   &vmm_env);
 		pthread_mutex_unlock(&e->lock);
 	}
 	free(running);
-	run_free(&delta);
 	return err;
 }
 
-/* Drains every interval until SIGINT, SIGTERM or SIGHUP; returns the signal. */
-static int drain_loop(struct exporter *e, struct collector *c, const struct exporter_opts *o,
-		      const sigset_t *stop)
+/* Until SIGINT, SIGTERM or SIGHUP, which it returns. */
+static int wait_signal(void *stop, uint64_t until)
 {
-	const uint64_t period = o->interval * 1e9, grace = o->grace * 1e9;
-	uint64_t next = now_ns() + period;
+	uint64_t now = driver_now_ns(), wait = until > now ? until - now : 0;
+	struct timespec ts = { wait / 1000000000, wait % 1000000000 };
+	int sig = sigtimedwait(stop, NULL, &ts);
 
-	for (;;) {
-		uint64_t now = now_ns(), wait = next > now ? next - now : 0;
-		struct timespec ts = { wait / 1000000000, wait % 1000000000 };
-		int sig = sigtimedwait(stop, NULL, &ts), err;
-
-		if (sig > 0)
-			return sig;
-		if (errno != EAGAIN && errno != EINTR)
-			return -errno;
-		if (now_ns() < next)
-			continue;
-		err = drain(e, c, grace);
-		if (err)
-			fprintf(stderr, "kvmlockstat: drain failed: %s\n", strerror(-err));
-		next += period;
-		if (next < now_ns())	/* a slow drain: do not try to catch up */
-			next = now_ns() + period;
-	}
-}
-
-static void describe(struct run *r)
-{
-	struct utsname u;
-
-	uname(&u);
-	snprintf(r->kernel, sizeof(r->kernel), "%s", u.release);
-	snprintf(r->version, sizeof(r->version), "%s", KVMLOCKSTAT_VERSION);
+	if (sig > 0)
+		return sig;
+	if (errno != EAGAIN && errno != EINTR)
+		return -errno;
+	return 0;
 }
 
 static struct MHD_Daemon *start_http(struct exporter *e, int fd, const struct exporter_opts *o,
@@ -323,15 +291,18 @@ static int run_exporter(const struct exporter_opts *o)
 {
 	struct probe_opts po = { .fault_backend = -1, .lock_functions = o->lock_functions,
 				 .fault_types = o->fault_types, .verbose = o->verbose };
-	struct exporter e = { .lock = PTHREAD_MUTEX_INITIALIZER, .mo = { .per_vcpu = o->per_vcpu } };
+	struct exporter e = { .lock = PTHREAD_MUTEX_INITIALIZER, .mo = { .per_vcpu = o->per_vcpu },
+			      .grace_ns = o->grace * 1e9 };
 	struct collector c = { 0 };
+	struct driver dr = { .c = &c, .interval_s = o->interval, .keep_going = true,
+			     .sinks = { { fleet_sink, &e } }, .nr_sinks = 1 };
 	struct MHD_Daemon *d;
 	struct kfacts kf;
 	sigset_t stop;
 	int fd = -1, sig;
 
 	fleet_init(&e.fleet);
-	describe(&e.fleet.total);
+	driver_describe_host(&e.fleet.total);
 	collect_set_verbose(o->verbose);
 	if (kfacts_read(&kf) || collect_open(&c, &kf, &po) || (fd = listen_on(o)) < 0) {
 		collect_close(&c);
@@ -361,10 +332,11 @@ static int run_exporter(const struct exporter_opts *o)
 		fleet_free(&e.fleet);
 		return 1;
 	}
-	drain(&e, &c, o->grace * 1e9);	/* VMs already running show up at once */
+	driver_start(&dr);
+	driver_tick(&dr, false);	/* VMs already running show up at once */
 	fprintf(stderr, "kvmlockstat: exporter serving http://%s/metrics (%s)\n", o->listen,
 		e.fleet.total.backend);
-	sig = drain_loop(&e, &c, o, &stop);
+	sig = driver_run(&dr, wait_signal, &stop);
 	MHD_stop_daemon(d);	/* finishes scrapes in progress, closes the listen socket */
 	collect_close(&c);
 	kfacts_free(&kf);

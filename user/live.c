@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "child.h"
 #include "collect.h"
+#include "driver.h"
 #include "family.h"
 #include "fault.h"
 #include "export.h"
@@ -180,26 +180,9 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static uint64_t now_ns(void)
+static void describe_run(struct run *r, const struct live_opts *o)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void describe_host(struct run *r, const struct live_opts *o)
-{
-	struct utsname u;
-	time_t t = time(NULL);
-
-	uname(&u);
-	snprintf(r->hostname, sizeof(r->hostname), "%s", u.nodename);
-	snprintf(r->kernel, sizeof(r->kernel), "%s", u.release);
-	snprintf(r->arch, sizeof(r->arch), "%s", u.machine);
-	snprintf(r->version, sizeof(r->version), "%s", KVMLOCKSTAT_VERSION);
-	r->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
-	strftime(r->start, sizeof(r->start), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	driver_describe_host(r);
 	r->interval_s = o->interval;
 	r->all_locks = o->all_locks;
 	r->target_pid = o->pid;
@@ -227,104 +210,56 @@ static int check_target(uint32_t pid)
 	return found ? 0 : -1;
 }
 
-/* Consumer of each drained interval (the timeline); fn NULL: none. */
-struct interval_sink {
-	int (*fn)(void *ctx, const struct run *delta, struct run *total,
-		  const struct interval_span *iv);
-	void *ctx;
+/* What ends the run: the duration, a signal or the command's end. */
+struct live_wait {
+	struct collector *c;
+	struct child *ch;
+	uint64_t deadline;
 };
 
-/* The run's clock: interval boundaries in monotonic ns, the start in unix time. */
-struct run_clock {
-	uint64_t start, last;
-	double unix_start;
-};
-
-static void clock_start(struct run_clock *rc)
+static int live_wait(void *ctx, uint64_t until)
 {
-	struct timespec ts;
+	const struct live_wait *w = ctx;
+	struct timespec nap = { 0, 100 * 1000 * 1000 };
+	uint64_t now = driver_now_ns();
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rc->start = rc->last = now_ns();
-	rc->unix_start = ts.tv_sec + ts.tv_nsec / 1e9;
+	if (stop_signal || now >= w->deadline || (w->ch->pid && child_poll(w->ch)))
+		return 1;
+	if (now >= until)
+		return 0;
+	collect_poll(w->c);
+	nanosleep(&nap, NULL);
+	return 0;
 }
 
-/* The interval from the last boundary to now, which becomes the last. */
-static struct interval_span clock_span(struct run_clock *rc, uint64_t now)
+/* The live table, printed each interval but the last (the summary follows it). */
+static int table_sink(void *printing, struct run *delta, struct run *total,
+		      const struct interval_span *iv)
 {
-	struct interval_span iv = { (rc->last - rc->start) / 1e9, (now - rc->start) / 1e9 };
-
-	iv.unix_start = rc->unix_start + iv.t_start_s;
-	rc->last = now;
-	return iv;
+	if (*(bool *)printing)
+		table_interval(stdout, delta, total);
+	return 0;
 }
 
-/* One interval: drain, merge, refresh identities, hand to the sink, maybe print. */
-static int tick(struct collector *c, struct run *total, bool print,
-		const struct interval_span *iv, const struct interval_sink *sink)
-{
-	struct run delta;
-	int err;
-
-	run_init(&delta);
-	delta.interval_s = iv->t_end_s - iv->t_start_s;
-	delta.all_locks = total->all_locks;
-	err = collect_drain(c, &delta);
-	if (!err)
-		err = run_merge(total, &delta);
-	if (!err)
-		vmid_annotate(total, c->only_pid);
-	if (!err && sink->fn)
-		err = sink->fn(sink->ctx, &delta, total, iv);
-	if (!err && print)
-		table_interval(stdout, &delta, total);
-	run_free(&delta);
-	return err;
-}
-
-/* Runs until the duration, a signal or the command's end. */
-static int trace_loop(struct collector *c, struct run *r, const struct live_opts *o,
-		      struct child *ch, struct run_clock *rc, const struct interval_sink *sink)
-{
-	const uint64_t start = rc->start, step = 100 * 1000 * 1000;
-	uint64_t period = (o->interval ? o->interval : 1.0) * 1e9, next = start + period;
-	uint64_t deadline = o->duration ? start + (uint64_t)(o->duration * 1e9) : UINT64_MAX;
-	struct timespec nap = { 0, step };
-	int err = 0;
-
-	while (!stop_signal && !err) {
-		uint64_t now = now_ns();
-
-		if (now >= deadline || (ch->pid && child_poll(ch)))
-			break;
-		if (now >= next) {
-			struct interval_span iv = clock_span(rc, now);
-
-			err = tick(c, r, o->interval > 0, &iv, sink);
-			next += period;
-			continue;
-		}
-		collect_poll(c);
-		nanosleep(&nap, NULL);
-	}
-	r->duration_ns = now_ns() - start;
-	return err;
-}
-
-static int finish(struct collector *c, struct run *r, const struct live_opts *o,
-		  const struct ksyms *k, struct run_clock *rc, const struct interval_sink *sink)
-{
-	struct interval_span iv = clock_span(rc, rc->start + r->duration_ns);
-	int err = tick(c, r, false, &iv, sink);
-
-	table_summary(stdout, r);
-	return export_run(r, &o->out, k) || err;
-}
-
-static int timeline_sink(void *tl, const struct run *delta, struct run *total,
+/* The interval's rows, which the driver has just added to total. */
+static int timeline_sink(void *tl, struct run *delta, struct run *total,
 			 const struct interval_span *iv)
 {
-	return timeline_interval(tl, delta, total, iv);
+	return timeline_write(tl, &total->timeline[total->nr_timeline - total->nr_vms],
+			      total->nr_vms);
+}
+
+static int trace(struct driver *d, const struct live_opts *o, struct child *ch, bool *printing)
+{
+	struct live_wait w = { d->c, ch, UINT64_MAX };
+	int err;
+
+	driver_start(d);
+	if (o->duration)
+		w.deadline = d->start + (uint64_t)(o->duration * 1e9);
+	err = driver_run(d, live_wait, &w);
+	*printing = false;
+	return err < 0 ? err : 0;
 }
 
 static void install_signals(void)
@@ -345,21 +280,24 @@ static int run_live(const struct live_opts *o)
 				 .fault_types = o->fault_types, .verbose = o->verbose };
 	struct collector c = {};
 	struct child ch = { .gate = -1 };
-	struct interval_sink sink = {};
 	struct timeline *tl = NULL;
-	struct run_clock rc;
 	struct kfacts kf;
 	struct run r;
+	struct driver d = { .c = &c, .total = &r, .interval_s = o->interval ? o->interval : 1.0,
+			    .rows = o->timeline };
+	bool printing = o->interval > 0;
 	int err, stats_fd = -1;
 
 	run_init(&r);
-	describe_host(&r, o);
+	describe_run(&r, o);
 	collect_set_verbose(o->verbose);
 	if (kfacts_read(&kf) || collect_open(&c, &kf, &po) || (o->pid && check_target(o->pid)))
 		goto fail;
 	if (o->timeline && !(tl = timeline_open(o->timeline)))
 		goto fail;
-	sink = (struct interval_sink){ tl ? timeline_sink : NULL, tl };
+	if (tl)
+		driver_add_sink(&d, (struct driver_sink){ timeline_sink, tl });
+	driver_add_sink(&d, (struct driver_sink){ table_sink, &printing });
 	install_signals();
 	if (o->prog_stats)
 		stats_fd = progstats_enable();
@@ -378,14 +316,15 @@ static int run_live(const struct live_opts *o)
 		o->duration ? "" : ", Ctrl-C to stop");
 	if (o->command)
 		child_release(&ch);
-	clock_start(&rc);
-	err = trace_loop(&c, &r, o, &ch, &rc, &sink);
+	err = trace(&d, o, &ch, &printing);
 	if (stop_signal && o->command)
 		child_stop(&ch, stop_signal, 5000);
 	else if (o->command)
 		child_stop(&ch, SIGTERM, 5000);	/* duration ended first */
 	r.exit_status = o->command ? ch.status : -1;
-	err = finish(&c, &r, o, kf.ksyms, &rc, &sink) || err;
+	err = driver_finish(&d) || err;
+	table_summary(stdout, &r);
+	err = export_run(&r, &o->out, kf.ksyms) || err;
 	err = timeline_close(tl, true) || err;
 	if (o->prog_stats)
 		progstats_print(stderr, stats_fd, r.duration_ns / 1e9);

@@ -179,6 +179,20 @@ void fault_fast_slow(const struct vcpu_rec *c, uint64_t *fast, uint64_t *slow);
 void vcpu_merge(struct vcpu_rec *dst, const struct vcpu_rec *src);
 /* All of a VM's vCPUs added up (tid 0, vcpu_id -1). */
 void vm_fault_totals(const struct vm_rec *v, struct vcpu_rec *sum);
+
+/* One interval's span: seconds since the run began, its start's unix time, its number. */
+struct interval_span {
+	double t_start_s, t_end_s;
+	double unix_start;
+	uint32_t index;			/* 0 for the run's first interval */
+};
+
+/*
+ * Appends one timeline row per VM of total (delta's figures, zeros for a
+ * VM idle in the interval) to total->timeline.
+ */
+int run_add_interval_rows(struct run *total, const struct run *delta,
+			  const struct interval_span *iv);
 /*
  * Fast-path fixes / permission faults, in [0, 1]; -1 without permission
  * faults or without any resolution seen (backend without the path probes).

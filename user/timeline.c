@@ -69,7 +69,6 @@ const size_t nr_timeline_cols = sizeof(timeline_cols) / sizeof(timeline_cols[0])
 struct timeline {
 	char *path, *part;
 	FILE *f;
-	uint32_t next_interval;
 };
 
 /* ---- one column's value ---- */
@@ -155,53 +154,6 @@ int timeline_parse(const struct timeline_col *col, struct timeline_row *row, con
 	return -EINVAL;
 }
 
-/* ---- rows of one interval ---- */
-
-/* The interval's record of a VM of the whole run (NULL: idle). */
-static const struct vm_rec *delta_vm(const struct run *d, const struct vm_rec *tv)
-{
-	for (size_t i = 0; i < d->nr_vms; i++) {
-		const struct vm_rec *v = &d->vms[i];
-
-		if (v->pid == tv->pid && (v->kvm == tv->kvm || !v->kvm || !tv->kvm))
-			return v;
-	}
-	return NULL;
-}
-
-static void add_timing(struct count_ns *c, const struct wait_stat mode[NR_MODES])
-{
-	for (int m = 0; m < NR_MODES; m++) {
-		c->count += mode[m].count;
-		c->total_ns += mode[m].total_ns;
-	}
-}
-
-static void fill_row(struct timeline_row *row, const struct run *delta, const struct vm_rec *tv)
-{
-	const struct vm_rec *dv = delta_vm(delta, tv);
-	const struct lock_rec *l = tv->mmu_lock ? run_find_lock(delta, tv->mmu_lock) : NULL;
-	struct vcpu_rec sum = {};
-
-	row->kvm = tv->kvm;
-	row->pid = tv->pid;
-	memcpy(row->comm, tv->comm, sizeof(row->comm));
-	if (dv)
-		vm_fault_totals(dv, &sum);
-	for (int t = 0; t < NR_FAULT_TYPES; t++)
-		row->faults[t] = sum.fault[t].count;
-	row->faults_total = fault_count(&sum);
-	fault_fast_slow(&sum, &row->fast_path_fast, &row->fast_path_slow);
-	row->fast_path_share = fault_hit_rate(&sum);
-	for (int m = 0; l && m < NR_MODES; m++)
-		row->waits[m] = (struct count_ns){ l->mode[m].count, l->mode[m].total_ns };
-	lock_wait_paths(l, row->paths);
-	if (dv) {
-		add_timing(&row->get_dirty_log, dv->timing[VT_GET_DIRTY_LOG]);
-		add_timing(&row->clear_dirty_log, dv->timing[VT_CLEAR_DIRTY_LOG]);
-	}
-}
-
 static void write_row(FILE *f, const struct timeline_row *row)
 {
 	char buf[64];
@@ -247,31 +199,12 @@ struct timeline *timeline_open(const char *path)
 	return t;
 }
 
-int timeline_interval(struct timeline *t, const struct run *delta, struct run *total,
-		      const struct interval_span *iv)
+int timeline_write(struct timeline *t, const struct timeline_row *rows, size_t n)
 {
-	struct timeline_row *rows;
-	size_t n = total->nr_timeline;
 	int err;
 
-	rows = realloc(total->timeline, (n + total->nr_vms + 1) * sizeof(*rows));
-	if (!rows)
-		return -ENOMEM;
-	total->timeline = rows;
-	for (size_t i = 0; i < total->nr_vms; i++) {
-		struct timeline_row *row = &rows[n + i];
-
-		memset(row, 0, sizeof(*row));
-		row->interval = t->next_interval;
-		row->t_start_s = iv->t_start_s;
-		row->t_end_s = iv->t_end_s;
-		row->unix_start = iv->unix_start;
-		row->unix_end = iv->unix_start + (iv->t_end_s - iv->t_start_s);
-		fill_row(row, delta, &total->vms[i]);
-		write_row(t->f, row);
-	}
-	total->nr_timeline += total->nr_vms;
-	t->next_interval++;
+	for (size_t i = 0; i < n; i++)
+		write_row(t->f, &rows[i]);
 	err = sync_file(t);
 	if (err)
 		fprintf(stderr, "kvmlockstat: --timeline: writing %s: %s\n", t->part, strerror(-err));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * --timeline: one row per interval per VM (struct timeline_row), written as
- * CSV while the run goes on and kept in the run for the JSON record.  The
+ * --timeline: one row per interval per VM (struct timeline_row, kept in the
+ * run by the run driver for the JSON record), written as CSV while the run
+ * goes on.  The
  * column table serves the CSV writer and reader and the JSON record.
  */
 #ifndef TIMELINE_H
@@ -22,22 +23,12 @@ struct timeline_col {
 extern const struct timeline_col timeline_cols[];
 extern const size_t nr_timeline_cols;
 
-/* One interval's span: seconds since the run began, and its start's unix time. */
-struct interval_span {
-	double t_start_s, t_end_s;
-	double unix_start;
-};
-
 struct timeline;
 
 /* Creates PATH.part with the header; NULL (and a message on stderr) on error. */
 struct timeline *timeline_open(const char *path);
-/*
- * Appends one row per VM of total (delta's figures, zeros for a VM idle in
- * the interval) to total->timeline and to the file, flushed to disk.
- */
-int timeline_interval(struct timeline *t, const struct run *delta, struct run *total,
-		      const struct interval_span *iv);
+/* Writes rows (one interval's, run_add_interval_rows) to the file, flushed to disk. */
+int timeline_write(struct timeline *t, const struct timeline_row *rows, size_t n);
 /* Renames PATH.part to PATH (keep) or removes it; frees t.  0 or -errno. */
 int timeline_close(struct timeline *t, bool keep);
 
