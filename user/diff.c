@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvmlockstat diff / plot BEFORE AFTER: each side is a record or a directory of
+ * kvmlockstat diff BEFORE AFTER: each side is a record or a directory of
  * records (a lab sweep, one record per vCPU count).  Rows are matched by
  * the traced VM's vCPU count and printed per metric in the layout of the
  * seed's cover letter, with absolute and relative change; or as JSON/CSV.
@@ -13,9 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <json.h>
-#include "diff.h"
-#include "plot.h"
-#include "timeline.h"
+#include "cli.h"
+#include "cmd.h"
 #include "sweep.h"
 
 static double value(const struct metric *m, const struct side *s, int vcpus)
@@ -139,63 +138,23 @@ static void print_json(const struct side *b, const struct side *a, const int *ke
 	json_object_put(root);
 }
 
-struct diff_opts {
-	struct side before, after;
-	const char *format, *out;
-	bool plot;	/* plot: AFTER is optional */
-};
-
-static error_t diff_parse(int key, char *arg, struct argp_state *state)
-{
-	struct diff_opts *o = state->input;
-
-	switch (key) {
-	case 'f':
-		if (strcmp(arg, "table") && strcmp(arg, "json") && strcmp(arg, "csv"))
-			argp_error(state, "--format: '%s' is not table, json or csv", arg);
-		o->format = arg;
-		return 0;
-	case 'o':
-		o->out = arg;
-		return 0;
-	case ARGP_KEY_ARG:
-		if (state->arg_num >= 2)
-			argp_error(state, "at most two inputs: BEFORE AFTER");
-		(state->arg_num ? &o->after : &o->before)->path = arg;
-		return 0;
-	case ARGP_KEY_END:
-		if (state->arg_num < (unsigned)(1 + !o->plot))
-			argp_error(state, o->plot ? "which sweep? BEFORE [AFTER]" : "two inputs: BEFORE AFTER");
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
-
-static int load_both(struct diff_opts *o)
-{
-	if (sweep_load(&o->before))
-		return -1;
-	return o->after.path ? sweep_load(&o->after) : 0;
-}
-
 int cmd_diff(int argc, char **argv)
 {
 	static const struct argp_option opts[] = {
 		{ "format", 'f', "table|json|csv", 0, "Output format (default table)", 0 },
 		{},
 	};
-	struct argp argp = { opts, diff_parse, "BEFORE AFTER",
+	struct argp argp = { opts, sweep_args_parse, "BEFORE AFTER",
 			     "Compare two runs, or two sweeps (directories of records, one per "
 			     "vCPU count, with kvm-dirtylog's reports beside them), metric by "
 			     "metric, with absolute and relative change." };
-	static struct diff_opts o;	/* big: MAX_ROWS runs a side */
+	static struct sweep_args o;	/* big: MAX_ROWS runs a side */
 	int keys[2 * MAX_ROWS], n, err = 1;
 
 	o.format = "table";
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 2;
-	if (load_both(&o))
+	if (sweep_args_load(&o))
 		goto out;
 	n = sweep_keys(&o.before, &o.after, keys);
 	if (!strcmp(o.format, "json"))
@@ -205,69 +164,6 @@ int cmd_diff(int argc, char **argv)
 	else
 		print_tables(&o.before, &o.after, keys, n);
 	err = 0;
-out:
-	sweep_free(&o.before);
-	sweep_free(&o.after);
-	return err;
-}
-
-/* ---- plot ---- */
-
-struct series_buf {
-	double vcpus[MAX_ROWS], dirty[MAX_ROWS], cont[MAX_ROWS];
-	char label[96];
-	struct plot_series s;
-};
-
-static const struct metric *metric_named(const char *name)
-{
-	for (size_t m = 0; m < sweep_nr_metrics; m++)
-		if (!strcmp(sweep_metrics[m].name, name))
-			return &sweep_metrics[m];
-	return NULL;
-}
-
-static void make_series(struct series_buf *b, const struct side *side, const char *role)
-{
-	int keys[MAX_ROWS], n = sweep_keys(side, &(struct side){}, keys);
-
-	for (int i = 0; i < n; i++) {
-		b->vcpus[i] = keys[i];
-		b->dirty[i] = sweep_value(metric_named("dirty memory time"), side, keys[i]);
-		b->cont[i] = sweep_value(metric_named("mmu_lock contentions"), side, keys[i]);
-	}
-	snprintf(b->label, sizeof(b->label), "%s (%s)", role, side->pts[0].run.kernel);
-	b->s = (struct plot_series){ b->label, n, b->vcpus, b->dirty, b->cont };
-}
-
-int cmd_plot(int argc, char **argv)
-{
-	static const struct argp_option opts[] = {
-		{ "output", 'o', "PREFIX", 0, "Write PREFIX.svg and PREFIX.png (default kvmlockstat-scaling)", 0 },
-		{},
-	};
-	struct argp argp = { opts, diff_parse, "BEFORE [AFTER]",
-			     "Draw the scaling chart of one or two sweeps (gnuplot): dirty memory "
-			     "time and mmu_lock contentions against vCPUs, before and after." };
-	static struct diff_opts o;
-	static struct series_buf before, after;
-	int err = 1, ret;
-
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strncmp(argv[i], "--timeline", 10))
-			return cmd_plot_timeline(argc, argv);
-
-	o.plot = true;
-	o.out = "kvmlockstat-scaling";
-	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
-		return 2;
-	if (load_both(&o))
-		goto out;
-	make_series(&before, &o.before, o.after.path ? "before" : "run");
-	if (o.after.path)
-		make_series(&after, &o.after, "after");
-	ret = plot_scaling(o.out, &before.s, o.after.path ? &after.s : NULL);
-	err = plot_done(o.out, ret);
 out:
 	sweep_free(&o.before);
 	sweep_free(&o.after);

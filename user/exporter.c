@@ -22,11 +22,11 @@
 #include <microhttpd.h>
 #include "collect.h"
 #include "driver.h"
-#include "exporter.h"
+#include "cmd.h"
 #include "family.h"
 #include "kfacts.h"
 #include "fleet.h"
-#include "live.h"
+#include "cli.h"
 #include "metrics.h"
 #include "vmid.h"
 
@@ -160,12 +160,7 @@ static error_t exporter_parse(int key, char *arg, struct argp_state *state)
 	case OPT_LOCK_FUNCTIONS: o->lock_functions = true; return 0;
 	case OPT_FAULT_TYPES: o->fault_types = true; return 0;
 	case 'v': o->verbose = true; return 0;
-	case 'i':
-		if (parse_seconds(arg, "--interval", &o->interval))
-			return EINVAL;
-		if (o->interval < 0.1)
-			argp_error(state, "--interval: at least 0.1 s");
-		return 0;
+	case 'i': return parse_interval(arg, "--interval", false, &o->interval);
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		return EINVAL;

@@ -5,7 +5,7 @@
  * not ship, so those builds say what they lack instead.
  */
 #include <stdio.h>
-#include "exporter.h"
+#include "cmd.h"
 
 int cmd_exporter(int argc, char **argv)
 {

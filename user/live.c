@@ -3,7 +3,7 @@
  * The live run: attach, drain every interval into the run model, print
  * the interval table, and on the end of the run (duration, Ctrl-C,
  * SIGTERM, or the traced command's exit) detach, summarise and write
- * the record.  The report subcommand re-renders a record.
+ * the record.
  */
 #include <argp.h>
 #include <errno.h>
@@ -22,7 +22,8 @@
 #include "fault.h"
 #include "export.h"
 #include "kfacts.h"
-#include "live.h"
+#include "cli.h"
+#include "cmd.h"
 #include "progstats.h"
 #include "record.h"
 #include "table.h"
@@ -98,34 +99,6 @@ static const char live_doc[] =
 	"  kvmlockstat --backend kprobe -d 10   # fault probes through kprobes only\n"
 	"  kvmlockstat report run.json      # re-render a record";
 
-int parse_seconds(const char *arg, const char *what, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(*out) || *out < 0 || *out > 31536000) {
-		fprintf(stderr, "kvmlockstat: invalid %s '%s': expected seconds >= 0\n", what, arg);
-		return EINVAL;
-	}
-	return 0;
-}
-
-int parse_pid(const char *arg, uint32_t *pid)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v <= 0 || v > INT_MAX) {
-		fprintf(stderr, "kvmlockstat: invalid PID '%s'\n", arg);
-		return EINVAL;
-	}
-	*pid = v;
-	return 0;
-}
-
 static error_t live_parse(int key, char *arg, struct argp_state *state)
 {
 	struct live_opts *o = state->input;
@@ -133,7 +106,7 @@ static error_t live_parse(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'p': return parse_pid(arg, &o->pid);
 	case 'd': return parse_seconds(arg, "duration", &o->duration);
-	case 'i': return parse_seconds(arg, "interval", &o->interval);
+	case 'i': return parse_interval(arg, "interval", true, &o->interval);
 	case 'a': o->all_locks = true; return 0;
 	case 'j': o->out.json = arg; return export_check_path(arg) ? EINVAL : 0;
 	case OPT_PERF_DATA: o->out.perf_data = arg; return export_check_path(arg) ? EINVAL : 0;
@@ -350,46 +323,4 @@ int cmd_live(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
 		return 2;
 	return run_live(&o);
-}
-
-/* ---- report ---- */
-
-static error_t report_parse(int key, char *arg, struct argp_state *state)
-{
-	const char **path = state->input;
-
-	switch (key) {
-	case ARGP_KEY_ARG:
-		if (*path)
-			argp_error(state, "one record at a time");
-		*path = arg;
-		return 0;
-	case ARGP_KEY_END:
-		if (!*path)
-			argp_error(state, "which record? usage: kvmlockstat report RUN.json");
-		return 0;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-}
-
-int cmd_report(int argc, char **argv)
-{
-	static const struct argp_option none[] = { {} };
-	struct argp argp = { none, report_parse, "RUN.json",
-			     "Re-render a run recorded with --json." };
-	const char *path = NULL;
-	char err[512];
-	struct run r;
-
-	if (argp_parse(&argp, argc, argv, 0, NULL, &path))
-		return 2;
-	if (record_read(path, &r, err, sizeof(err))) {
-		fprintf(stderr, "kvmlockstat: %s\n", err);
-		return 1;
-	}
-	table_summary(stdout, &r);
-	timeline_summary(stdout, &r);
-	run_free(&r);
-	return 0;
 }

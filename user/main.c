@@ -7,9 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include "diff.h"
-#include "exporter.h"
-#include "live.h"
+#include "cmd.h"
 
 static const struct subcmd {
 	const char *name;

@@ -40,8 +40,6 @@ int timeline_parse(const struct timeline_col *col, struct timeline_row *row, con
 /* Reads a timeline CSV (header names the columns); err gets "file:line: problem". */
 int timeline_read_csv(const char *path, struct timeline_row **rows, size_t *n,
 		      char *err, size_t errlen);
-/* kvmlockstat plot --timeline (user/timeline_plot.c). */
-int cmd_plot_timeline(int argc, char **argv);
 /* Per-VM totals and peaks of r's timeline, for report. */
 void timeline_summary(FILE *f, const struct run *r);
 
