@@ -296,11 +296,13 @@ static int run_live(const struct live_opts *o)
 		child_stop(&ch, SIGTERM, 5000);	/* duration ended first */
 	r.exit_status = o->command ? ch.status : -1;
 	err = driver_finish(&d) || err;
+	if (o->prog_stats)
+		err = progstats_collect(&r, stats_fd, r.duration_ns / 1e9) || err;
 	table_summary(stdout, &r);
 	err = export_run(&r, &o->out, kf.ksyms) || err;
 	err = timeline_close(tl, true) || err;
 	if (o->prog_stats)
-		progstats_print(stderr, stats_fd, r.duration_ns / 1e9);
+		progstats_print(stderr, &r);
 	collect_close(&c);
 	kfacts_free(&kf);
 	run_free(&r);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Run model: records, lookups, merging and histogram maths. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
@@ -336,6 +337,15 @@ int run_add_missing(struct run *r, const char *what, const char *why)
 	return 0;
 }
 
+struct prog_stat *run_add_prog_stat(struct run *r, const char *name)
+{
+	struct prog_stat *p = push(&r->prog_stats.progs, &r->prog_stats.nr_progs, sizeof(*p));
+
+	if (p)
+		snprintf(p->name, sizeof(p->name), "%s", name);
+	return p;
+}
+
 static int merge_lock(struct run *dst, const struct lock_rec *src)
 {
 	struct lock_rec *l = run_lock(dst, src->addr);
@@ -504,6 +514,7 @@ void run_free(struct run *r)
 	free(r->vms);
 	free(r->missing);
 	free(r->timeline);
+	free(r->prog_stats.progs);
 	run_init(r);
 }
 

@@ -94,6 +94,21 @@ struct missing {
 	char why[192];
 };
 
+/* --prog-stats: one BPF program's cost, from the kernel's own accounting. */
+struct prog_stat {
+	char name[64];
+	uint64_t run_cnt, run_time_ns, recursion_misses;
+};
+
+/* --prog-stats of a run: every program kvmlockstat held, and its own cost. */
+struct prog_stats {
+	double seconds;			/* over which run_cnt was counted; 0: not measured */
+	struct prog_stat *progs;
+	size_t nr_progs;
+	double user_s, sys_s;		/* kvmlockstat's own CPU time */
+	uint64_t maxrss_kb;
+};
+
 /*
  * One interval of one VM (--timeline): a CSV row, and an element of the
  * record's "timeline" array (columns in user/timeline.c).
@@ -139,6 +154,7 @@ struct run {
 	size_t nr_vms;
 	struct timeline_row *timeline;	/* --timeline, interval then VM order */
 	size_t nr_timeline;
+	struct prog_stats prog_stats;	/* --prog-stats */
 };
 
 extern const char *const mode_names[NR_MODES];
@@ -166,6 +182,7 @@ struct task_rec *lock_task(struct lock_rec *l, uint32_t tid);
 struct stack_rec *lock_stack(struct lock_rec *l, int32_t stack_id, uint32_t tid, uint32_t mode);
 struct vm_rec *run_vm(struct run *r, uint32_t pid, uint64_t kvm);
 int run_add_missing(struct run *r, const char *what, const char *why);
+struct prog_stat *run_add_prog_stat(struct run *r, const char *name);
 struct vcpu_rec *vm_vcpu(struct vm_rec *v, uint32_t tid, int32_t vcpu_id);
 /* The vCPU of that id whatever its thread (KVM's counters know no thread). */
 struct vcpu_rec *vm_vcpu_by_id(struct vm_rec *v, int32_t vcpu_id);

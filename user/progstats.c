@@ -57,43 +57,66 @@ static void full_name(int fd, const struct bpf_prog_info *info, char *name, size
 	btf__free(btf);
 }
 
-static void print_prog(FILE *f, int fd, double secs, unsigned long long *runs,
-		       unsigned long long *ns)
+static int read_prog(struct run *r, int fd)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
+	struct prog_stat *p;
 	char name[128];
 
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return;
+		return 0;
 	full_name(fd, &info, name, sizeof(name));
-	fprintf(f, "prog-stats: %-40s run_cnt %12llu run_time_ns %14llu ns/run %8.0f runs/s %10.0f"
-		" misses %llu\n", name, (unsigned long long)info.run_cnt,
-		(unsigned long long)info.run_time_ns,
-		info.run_cnt ? (double)info.run_time_ns / info.run_cnt : 0.0,
-		secs > 0 ? info.run_cnt / secs : 0.0, (unsigned long long)info.recursion_misses);
-	*runs += info.run_cnt;
-	*ns += info.run_time_ns;
+	p = run_add_prog_stat(r, name);
+	if (!p)
+		return -ENOMEM;
+	p->run_cnt = info.run_cnt;
+	p->run_time_ns = info.run_time_ns;
+	p->recursion_misses = info.recursion_misses;
+	return 0;
 }
 
-void progstats_print(FILE *f, int stats_fd, double secs)
+int progstats_collect(struct run *r, int stats_fd, double secs)
 {
-	unsigned long long runs = 0, ns = 0;
 	DIR *d = opendir("/proc/self/fd");
 	struct rusage ru;
 	struct dirent *e;
+	int err = 0;
 
-	while (d && (e = readdir(d)))
+	while (d && !err && (e = readdir(d)))
 		if (e->d_name[0] != '.' && is_prog_fd(dirfd(d), e->d_name))
-			print_prog(f, atoi(e->d_name), secs, &runs, &ns);
+			err = read_prog(r, atoi(e->d_name));
 	if (d)
 		closedir(d);
 	getrusage(RUSAGE_SELF, &ru);
-	fprintf(f, "prog-stats: total run_cnt %llu run_time_ns %llu events/s %.0f over %.3f s\n",
-		runs, ns, secs > 0 ? runs / secs : 0.0, secs);
-	fprintf(f, "prog-stats: kvmlockstat user_s %.3f sys_s %.3f maxrss_kb %ld\n",
-		ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
-		ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
+	r->prog_stats.seconds = secs;
+	r->prog_stats.user_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+	r->prog_stats.sys_s = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	r->prog_stats.maxrss_kb = ru.ru_maxrss;
 	if (stats_fd >= 0)
 		close(stats_fd);
+	return err;
+}
+
+void progstats_print(FILE *f, const struct run *r)
+{
+	const struct prog_stats *ps = &r->prog_stats;
+	unsigned long long runs = 0, ns = 0;
+	double secs = ps->seconds;
+
+	for (size_t i = 0; i < ps->nr_progs; i++) {
+		const struct prog_stat *p = &ps->progs[i];
+
+		fprintf(f, "prog-stats: %-40s run_cnt %12llu run_time_ns %14llu ns/run %8.0f "
+			"runs/s %10.0f misses %llu\n", p->name, (unsigned long long)p->run_cnt,
+			(unsigned long long)p->run_time_ns,
+			p->run_cnt ? (double)p->run_time_ns / p->run_cnt : 0.0,
+			secs > 0 ? p->run_cnt / secs : 0.0, (unsigned long long)p->recursion_misses);
+		runs += p->run_cnt;
+		ns += p->run_time_ns;
+	}
+	fprintf(f, "prog-stats: total run_cnt %llu run_time_ns %llu events/s %.0f over %.3f s\n",
+		runs, ns, secs > 0 ? runs / secs : 0.0, secs);
+	fprintf(f, "prog-stats: kvmlockstat user_s %.3f sys_s %.3f maxrss_kb %llu\n",
+		ps->user_s, ps->sys_s, (unsigned long long)ps->maxrss_kb);
 }

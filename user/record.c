@@ -306,6 +306,30 @@ static json_object *backends_json(const struct run *r)
 	return o;
 }
 
+/* --prog-stats: an optional field, absent from runs without it. */
+static json_object *prog_stats_json(const struct prog_stats *ps)
+{
+	json_object *o = json_object_new_object(), *progs = json_object_new_array(), *self;
+
+	put(o, "seconds", json_object_new_double(ps->seconds));
+	for (size_t i = 0; i < ps->nr_progs; i++) {
+		json_object *p = json_object_new_object();
+
+		put(p, "name", json_object_new_string(ps->progs[i].name));
+		put(p, "run_cnt", u64(ps->progs[i].run_cnt));
+		put(p, "run_time_ns", u64(ps->progs[i].run_time_ns));
+		put(p, "recursion_misses", u64(ps->progs[i].recursion_misses));
+		json_object_array_add(progs, p);
+	}
+	put(o, "programs", progs);
+	self = json_object_new_object();
+	put(self, "user_s", json_object_new_double(ps->user_s));
+	put(self, "sys_s", json_object_new_double(ps->sys_s));
+	put(self, "maxrss_kb", u64(ps->maxrss_kb));
+	put(o, "self", self);
+	return o;
+}
+
 static json_object *run_json(const struct run *r, const struct ksyms *k)
 {
 	json_object *o = json_object_new_object(), *x;
@@ -350,6 +374,8 @@ static json_object *run_json(const struct run *r, const struct ksyms *k)
 	for (size_t i = 0; i < r->nr_locks; i++)
 		json_object_array_add(x, lock_json(&r->locks[i], k));
 	put(o, "locks", x);
+	if (r->prog_stats.seconds > 0)
+		put(o, "prog_stats", prog_stats_json(&r->prog_stats));
 	if (!r->nr_timeline)
 		return o;
 	x = json_object_new_array();
@@ -731,6 +757,46 @@ static void read_missing(struct rd *c, json_object *o, const char *path, void *a
 	run_add_missing(arg, what, why);
 }
 
+static double get_double(struct rd *c, json_object *o, const char *path, const char *key)
+{
+	json_object *v = field(c, o, path, key, json_type_double, false);
+
+	return v ? json_object_get_double(v) : 0;
+}
+
+static void read_prog_stat(struct rd *c, json_object *o, const char *path, void *arg)
+{
+	struct run *r = arg;
+	char name[64];
+	struct prog_stat *p;
+
+	get_str(c, o, path, "name", name, sizeof(name), true);
+	p = run_add_prog_stat(r, name);
+	if (!p) {
+		fail(c, path, "out of memory");
+		return;
+	}
+	p->run_cnt = get_u64(c, o, path, "run_cnt", false);
+	p->run_time_ns = get_u64(c, o, path, "run_time_ns", false);
+	p->recursion_misses = get_u64(c, o, path, "recursion_misses", false);
+}
+
+static void read_prog_stats(struct rd *c, json_object *root, struct run *r)
+{
+	json_object *ps = field(c, root, "", "prog_stats", json_type_object, false);
+	json_object *self = ps ? field(c, ps, "prog_stats", "self", json_type_object, false) : NULL;
+
+	if (!ps)
+		return;
+	r->prog_stats.seconds = get_double(c, ps, "prog_stats", "seconds");
+	each(c, ps, "prog_stats", "programs", false, read_prog_stat, r);
+	if (!self)
+		return;
+	r->prog_stats.user_s = get_double(c, self, "prog_stats.self", "user_s");
+	r->prog_stats.sys_s = get_double(c, self, "prog_stats.self", "sys_s");
+	r->prog_stats.maxrss_kb = get_u64(c, self, "prog_stats.self", "maxrss_kb", false);
+}
+
 static void read_header(struct rd *c, json_object *root, struct run *r)
 {
 	json_object *host = field(c, root, "", "host", json_type_object, true);
@@ -789,6 +855,7 @@ static int read_root(struct rd *c, json_object *root, struct run *r)
 	each(c, root, "", "locks", true, read_lock, r);
 	each(c, root, "", "vms", true, read_vm, r);
 	each(c, root, "", "timeline", false, read_timeline_row, r);
+	read_prog_stats(c, root, r);
 	return c->failed ? -EINVAL : 0;
 }
 

@@ -3,6 +3,7 @@
 #include <argp.h>
 #include <stdio.h>
 #include "cmd.h"
+#include "progstats.h"
 #include "record.h"
 #include "table.h"
 #include "timeline.h"
@@ -43,6 +44,8 @@ int cmd_report(int argc, char **argv)
 	}
 	table_summary(stdout, &r);
 	timeline_summary(stdout, &r);
+	if (r.prog_stats.seconds > 0)
+		progstats_print(stdout, &r);
 	run_free(&r);
 	return 0;
 }

@@ -83,7 +83,8 @@ done
 echo
 awk -v ncpu="$(nproc)" '/^prog-stats: contention/ { printf "kvmlockstat --prog-stats: %s %d runs, %.0f ns each\n", $2, $4, $6 / ($4 ? $4 : 1) }
     /^prog-stats: total/ { printf "BPF time %.2f ms over %.1f s: %.3f%% of the %d CPUs; %s events/s\n", $6 / 1e6, $10, 100 * $6 / ($10 * 1e9 * ncpu), ncpu, $8 }
-    /^prog-stats: kvmlockstat/ { sub(/^prog-stats: /, ""); print }' "$R/prog-stats.err"
+    /^prog-stats: kvmlockstat/ { sub(/^prog-stats: /, ""); print }' \
+    <(jq -r -f scripts/bench/prog-stats.jq "$R/prog-stats.json")
 echo "mmu_lock waits counted in that run: $(jq '[.vms[]?.contention | (.read.count // 0) + (.write.count // 0)] | add // 0' "$R/prog-stats.json")"
 echo
 echo "modes: kvmlockstat -i 0 -j FILE -- contend; perf record -a -g -e lock:contention_begin,lock:contention_end;"

@@ -72,8 +72,8 @@ for c in $(seq 1 "$ncfg"); do
 done
 for c in $(seq 1 "$ncfg"); do
     args=$(awk -F';' -v i="$c" '{ print $i }' <<< "$BENCH_CONFIGS")
-    log=$R/traced-k$c-prof.log
-    [ -f "$log" ] || continue
+    rec=$R/kls-k$c-prof.json
+    [ -f "$rec" ] || continue
     faults=$(jq '[.vms[]?.vcpus[]?.faults.total.count // 0] | add // 0' "$R/kls-k$c-prof.json")
     echo
     echo "per probe, ${args:-default} (--prog-stats run: $faults faults counted; share = of the BPF run time)"
@@ -86,7 +86,8 @@ for c in $(seq 1 "$ncfg"); do
         END { for (i = 1; i <= n; i++)
                   printf "| %s | %d | %.3f | %.0f | %.1f%% |\n", name[i], cnt[i],
                          faults ? cnt[i] / faults : 0, ns[i] / cnt[i], total ? 100 * ns[i] / total : 0
-              sub(/^prog-stats: /, "", self); printf "\n%s, BPF events/s %s", self, rate }' "$log"
+              sub(/^prog-stats: /, "", self); printf "\n%s, BPF events/s %s", self, rate }' \
+        <(jq -r -f scripts/bench/prog-stats.jq "$rec")
     echo ", drops $(jq '[.drops // {} | .[]] | add // 0' "$R/kls-k$c-prof.json") ($(jq -c '.drops' "$R/kls-k$c-prof.json"))"
 done
 echo

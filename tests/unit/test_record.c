@@ -88,6 +88,44 @@ static void round_trip(void **state)
 	free(dir);
 }
 
+/* --prog-stats round-trips; a record without it reads as not measured. */
+static void prog_stats_round_trip(void **state)
+{
+	char *dir = make_temp_dir(), path[512], err[256];
+	struct run in, out;
+	struct prog_stat *p;
+
+	sample_run(&in);
+	snprintf(path, sizeof(path), "%s/run.json", dir);
+	assert_int_equal(record_write(path, &in, NULL), 0);
+	assert_int_equal(record_read(path, &out, err, sizeof(err)), 0);
+	assert_true(out.prog_stats.seconds == 0);
+	assert_int_equal(out.prog_stats.nr_progs, 0);
+	run_free(&out);
+	in.prog_stats.seconds = 2.5;
+	in.prog_stats.maxrss_kb = 26520;
+	in.prog_stats.user_s = 0.25;
+	p = run_add_prog_stat(&in, "contention_begin_btf");
+	assert_non_null(p);
+	p->run_cnt = 1000;
+	p->run_time_ns = 123456789012ULL;
+	p->recursion_misses = 3;
+	assert_int_equal(record_write(path, &in, NULL), 0);
+	assert_int_equal(record_read(path, &out, err, sizeof(err)), 0);
+	assert_true(out.prog_stats.seconds == 2.5);
+	assert_true(out.prog_stats.user_s == 0.25);
+	assert_int_equal(out.prog_stats.maxrss_kb, 26520);
+	assert_int_equal(out.prog_stats.nr_progs, 1);
+	assert_string_equal(out.prog_stats.progs[0].name, "contention_begin_btf");
+	assert_int_equal(out.prog_stats.progs[0].run_cnt, 1000);
+	assert_int_equal(out.prog_stats.progs[0].run_time_ns, 123456789012ULL);
+	assert_int_equal(out.prog_stats.progs[0].recursion_misses, 3);
+	run_free(&in);
+	run_free(&out);
+	remove_dir(dir);
+	free(dir);
+}
+
 /* Each broken record must be refused with the offending field named. */
 static void expect_error(const char *text, const char *needle)
 {
@@ -143,6 +181,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip),
+		cmocka_unit_test(prog_stats_round_trip),
 		cmocka_unit_test(malformed_records),
 		cmocka_unit_test(unwritable_path_leaves_nothing),
 	};
