@@ -36,8 +36,8 @@ const struct fleet_vmm *fleet_vmm(const struct fleet *f, uint32_t pid)
 
 static struct fleet_vmm *vmm_state(struct fleet *f, uint32_t pid, const struct fleet_env *env);
 
-/* Waits by path come from the stacks: added up before these are freed. */
-static int add_paths(struct fleet *f, const struct lock_rec *l, uint32_t pid,
+/* A VM's mmu_lock waits into its VMM's totals; by path from the stacks, before they go. */
+static int add_waits(struct fleet *f, const struct lock_rec *l, uint32_t pid,
 		     const struct fleet_env *env)
 {
 	struct fleet_vmm *s = vmm_state(f, pid, env);
@@ -45,6 +45,8 @@ static int add_paths(struct fleet *f, const struct lock_rec *l, uint32_t pid,
 
 	if (!s)
 		return -ENOMEM;
+	for (int m = 0; m < NR_MODES; m++)
+		wait_stat_merge(&s->waits[m], &l->mode[m]);
 	lock_wait_paths(l, paths);
 	for (int p = 0; p < NR_WAIT_PATHS; p++) {
 		s->paths[p].count += paths[p].count;
@@ -54,36 +56,30 @@ static int add_paths(struct fleet *f, const struct lock_rec *l, uint32_t pid,
 }
 
 /*
- * Two VMs of one process share its labels: key both, and their mmu_locks,
- * by the pid; per-task records and stacks are dropped.
+ * Two VMs of one process share its labels: both fold into one vm_rec and
+ * their mmu_locks' waits into the VMM's totals; locks (with their tasks and
+ * stacks) are not kept.
  */
 static int fold_by_vmm(struct fleet *f, struct run *delta, const struct fleet_env *env)
 {
-	for (size_t i = 0; i < delta->nr_locks;) {
-		struct lock_rec *l = &delta->locks[i];
-		const struct vm_rec *vm = NULL;
+	for (size_t i = 0; i < delta->nr_locks; i++) {
+		const struct lock_rec *l = &delta->locks[i];
 
-		for (size_t v = 0; v < delta->nr_vms && !vm; v++)
-			if (delta->vms[v].mmu_lock == l->addr)
-				vm = &delta->vms[v];
-		if (vm && add_paths(f, l, vm->pid, env))
-			return -ENOMEM;
+		for (size_t v = 0; v < delta->nr_vms; v++)
+			if (delta->vms[v].mmu_lock == l->addr) {
+				if (add_waits(f, l, delta->vms[v].pid, env))
+					return -ENOMEM;
+				break;
+			}
 		free(l->tasks);
 		free(l->stacks);
-		l->tasks = NULL;
-		l->stacks = NULL;
-		l->nr_tasks = l->nr_stacks = 0;
-		if (!vm) {	/* not a VM's mmu_lock: no series counts it */
-			*l = delta->locks[--delta->nr_locks];
-			continue;
-		}
-		l->addr = vm->pid;
-		l->kvm = 0;
-		i++;
 	}
+	free(delta->locks);
+	delta->locks = NULL;
+	delta->nr_locks = 0;
 	for (size_t v = 0; v < delta->nr_vms; v++) {
 		delta->vms[v].kvm = 0;
-		delta->vms[v].mmu_lock = delta->vms[v].pid;
+		delta->vms[v].mmu_lock = 0;
 	}
 	return 0;
 }
@@ -122,7 +118,6 @@ static int track_lifetimes(struct fleet *f, uint64_t now_ns, uint64_t grace_ns,
 
 		if (!s)
 			return -ENOMEM;
-		v->mmu_lock = v->pid;
 		if (env->alive(v->pid)) {
 			if (s->gone_ns)		/* the pid came back: maybe another VM */
 				env->name_of(s->pid, s->name, sizeof(s->name));

@@ -18,12 +18,13 @@ struct fleet_vmm {
 	uint32_t pid;
 	char name[128];		/* qemu -name, else comm */
 	uint64_t gone_ns;	/* when its VM fds were last seen missing, 0 while running */
-	/* mmu_lock waits by the waiter's path (from the stacks, which are not kept). */
+	/* Its VMs' mmu_lock waits, by mode and by the waiter's path (from the stacks). */
+	struct wait_stat waits[NR_MODES];
 	struct count_ns paths[NR_WAIT_PATHS];
 };
 
 struct fleet {
-	/* One vm_rec per VMM and its mmu_lock waits in a lock_rec keyed by the pid. */
+	/* One vm_rec per VMM (kvm 0: its VMs added up); no locks, tasks or stacks. */
 	struct run total;
 	struct fleet_vmm *vmms;
 	size_t nr_vmms;

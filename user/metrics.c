@@ -31,12 +31,12 @@ static void vm_labels(struct prom_labels *l, const struct fleet *f, const struct
 	prom_label(l, "vm_name", s && s->name[0] ? s->name : v->comm);
 }
 
-static const struct wait_stat *vm_waits(const struct run *r, const struct vm_rec *v, int mode)
+static const struct wait_stat *vm_waits(const struct fleet *f, const struct vm_rec *v, int mode)
 {
 	static const struct wait_stat none;
-	const struct lock_rec *l = run_find_lock(r, v->pid);	/* fleet keys mmu_locks by pid */
+	const struct fleet_vmm *s = fleet_vmm(f, v->pid);
 
-	return l ? &l->mode[mode] : &none;
+	return s ? &s->waits[mode] : &none;
 }
 
 static void lock_families(struct prom_buf *b, const struct fleet *f)
@@ -51,13 +51,13 @@ static void lock_families(struct prom_buf *b, const struct fleet *f)
 			vm_labels(&l, f, &r->vms[i]);
 			prom_label(&l, "mode", mode_names[lock_modes[m]]);
 			prom_sample_u64(b, "kvmlockstat_mmu_lock_contentions_total", &l,
-					vm_waits(r, &r->vms[i], lock_modes[m])->count);
+					vm_waits(f, &r->vms[i], lock_modes[m])->count);
 		}
 	prom_family(b, "kvmlockstat_mmu_lock_wait_seconds", "histogram",
 		    "Time waited for the VM's kvm->mmu_lock per contended acquisition, by mode.");
 	for (size_t i = 0; i < r->nr_vms; i++)
 		for (size_t m = 0; m < NR_LOCK_MODES; m++) {
-			const struct wait_stat *w = vm_waits(r, &r->vms[i], lock_modes[m]);
+			const struct wait_stat *w = vm_waits(f, &r->vms[i], lock_modes[m]);
 
 			vm_labels(&l, f, &r->vms[i]);
 			prom_label(&l, "mode", mode_names[lock_modes[m]]);

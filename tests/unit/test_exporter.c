@@ -150,7 +150,7 @@ static void totals_grow_and_fold_per_vmm(void **state)
 	assert_int_equal(fleet_update(&f, &d, NULL, 0, 2, 10, &env), 0);
 	run_free(&d);
 	assert_int_equal(f.total.nr_vms, 1);
-	assert_int_equal(f.total.locks[0].nr_tasks, 0);	/* not kept: memory follows the VMs */
+	assert_int_equal(f.total.nr_locks, 0);	/* not kept: memory follows the VMs */
 	render(&f, false, &b);
 	assert_true(sample(b.s, w) == 8);
 	assert_true(sample(b.s, "kvmlockstat_mmu_lock_path_contentions_total{vm_pid=\"100\",vm_name=\"vm100\",path=\"dirty_log\"} ") == 8);
