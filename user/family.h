@@ -15,6 +15,7 @@
 #include "model.h"
 
 struct kfacts;
+struct bpf_program;
 
 /* What the user asked of the probes (live's and the exporter's options). */
 struct probe_opts {
@@ -53,6 +54,12 @@ struct family {
 	void (*missing)(void *st, struct run *r);
 	/* Detaches every probe and frees st (NULL is fine). */
 	void (*detach)(void *st);
+	/*
+	 * Is prog (of the family's BPF object) one of its probe points'?  A
+	 * program no point claims would never load: the family refuses to
+	 * attach (loudly) and a unit test checks every skeleton.
+	 */
+	bool (*claims)(const struct bpf_program *prog);
 };
 
 extern const struct family lock_family;		/* lock.c: mmu_lock contention */

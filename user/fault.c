@@ -432,10 +432,42 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 			"probe points missing on this kernel (see the summary)");
 }
 
+static bool fault_claims(const struct bpf_program *prog)
+{
+	struct prog_info pi;
+
+	return !prog_info(prog, &pi);
+}
+
+/* Every program of fault.bpf.c must be a probe point's: else one line each, -EINVAL. */
+static int check_claims(void)
+{
+	struct fault_bpf *s = fault_bpf__open();
+	struct bpf_program *prog;
+	int err = 0;
+
+	if (!s)
+		return -errno;
+	bpf_object__for_each_program(prog, s->obj) {
+		if (fault_claims(prog))
+			continue;
+		fprintf(stderr, "kvmlockstat: BPF program %s (%s) is no probe point's of the fault "
+			"family\n", bpf_program__name(prog), bpf_program__section_name(prog));
+		err = -EINVAL;
+	}
+	fault_bpf__destroy(s);
+	return err;
+}
+
 static int fault_open(void **st, const struct kfacts *kf, const struct probe_opts *po)
 {
-	struct fault_probes *fp = calloc(1, sizeof(*fp));
+	struct fault_probes *fp;
+	int err = check_claims();
 
+	*st = NULL;
+	if (err)
+		return err;
+	fp = calloc(1, sizeof(*fp));
 	*st = fp;
 	if (!fp)
 		return -ENOMEM;
@@ -673,4 +705,5 @@ const struct family fault_family = {
 	.drain = fault_drain,
 	.missing = fault_missing,
 	.detach = fault_detach,
+	.claims = fault_claims,
 };

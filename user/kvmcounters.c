@@ -428,6 +428,11 @@ static void counters_detach(void *st)
 	free(kc);
 }
 
+static bool counters_claims(const struct bpf_program *prog)
+{
+	return !strcmp(bpf_program__name(prog), "kvm_counters");
+}
+
 const struct family kvm_counters_family = {
 	.name = "kvm_counters",
 	.open = counters_open,
@@ -436,4 +441,5 @@ const struct family kvm_counters_family = {
 	.poll = counters_poll,
 	.missing = counters_missing,
 	.detach = counters_detach,
+	.claims = counters_claims,
 };

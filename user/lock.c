@@ -40,14 +40,47 @@ struct lock_probes {
 	char spin_why[192];		/* why spinlock first waiters are not seen, or "" */
 };
 
-static void pick_variant(struct lock_bpf *s, bool btf, bool spin)
+/* Each program of lock.bpf.c and the variant that loads it. */
+enum lock_variant { LV_BTF, LV_RAW, LV_SPIN };
+
+static const struct {
+	const char *name;
+	enum lock_variant variant;
+} lock_progs[] = {
+	{ "contention_begin_btf", LV_BTF }, { "contention_end_btf", LV_BTF },
+	{ "contention_begin_raw", LV_RAW }, { "contention_end_raw", LV_RAW },
+	{ "spin_slowpath_enter", LV_SPIN }, { "spin_slowpath_exit", LV_SPIN },
+};
+
+static int variant_of(const struct bpf_program *prog)
 {
-	bpf_program__set_autoload(s->progs.contention_begin_btf, btf);
-	bpf_program__set_autoload(s->progs.contention_end_btf, btf);
-	bpf_program__set_autoload(s->progs.contention_begin_raw, !btf);
-	bpf_program__set_autoload(s->progs.contention_end_raw, !btf);
-	bpf_program__set_autoload(s->progs.spin_slowpath_enter, spin);
-	bpf_program__set_autoload(s->progs.spin_slowpath_exit, spin);
+	for (size_t i = 0; i < sizeof(lock_progs) / sizeof(lock_progs[0]); i++)
+		if (!strcmp(bpf_program__name(prog), lock_progs[i].name))
+			return lock_progs[i].variant;
+	return -1;
+}
+
+static bool lock_claims(const struct bpf_program *prog)
+{
+	return variant_of(prog) >= 0;
+}
+
+/* -EINVAL (and one line) when a program is in no variant: it would never load. */
+static int pick_variant(struct lock_bpf *s, bool btf, bool spin)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, s->obj) {
+		int v = variant_of(prog);
+
+		if (v < 0) {
+			fprintf(stderr, "kvmlockstat: BPF program %s is in no variant of the lock "
+				"family\n", bpf_program__name(prog));
+			return -EINVAL;
+		}
+		bpf_program__set_autoload(prog, v == LV_BTF ? btf : v == LV_RAW ? !btf : spin);
+	}
+	return 0;
 }
 
 static int try_variant(struct lock_bpf **out, const struct attach_opts *o, bool btf, bool spin)
@@ -59,8 +92,9 @@ static int try_variant(struct lock_bpf **out, const struct attach_opts *o, bool 
 		return -errno;
 	s->rodata->all_locks = o->all_locks;
 	s->rodata->targ_tgid = o->target_tgid;
-	pick_variant(s, btf, spin);
-	err = lock_bpf__load(s);
+	err = pick_variant(s, btf, spin);
+	if (!err)
+		err = lock_bpf__load(s);
 	if (!err)
 		err = lock_bpf__attach(s);
 	if (err) {
@@ -281,4 +315,5 @@ const struct family lock_family = {
 	.drain = lock_drain,
 	.missing = lock_missing,
 	.detach = lock_detach,
+	.claims = lock_claims,
 };
