@@ -9,16 +9,14 @@ HOSTARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 ARCH ?= $(HOSTARCH)
 CROSS_COMPILE ?=
 CC := $(CROSS_COMPILE)gcc
+AR := $(CROSS_COMPILE)ar
 CLANG ?= clang
 LLVM_STRIP ?= llvm-strip
 BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
 
-ifeq ($(ARCH),arm64)
-MULTIARCH := aarch64-linux-gnu
-else
-MULTIARCH := x86_64-linux-gnu
-endif
+# Debian's multiarch tuple of the target (its asm/ headers): the compiler's own.
+MULTIARCH ?= $(shell $(CC) -dumpmachine)
 
 # KVMLOCKSTAT_VERSION: set by debian/rules (the package version); else git describe.
 VERSION := $(or $(KVMLOCKSTAT_VERSION),$(shell git describe --always --dirty 2>/dev/null || echo unknown))
@@ -50,7 +48,14 @@ BPF_APPS := lock fault kvmstat
 BPF_OBJS := $(patsubst %,$(OUT)/%.bpf.o,$(BPF_APPS))
 SKELS := $(patsubst %,$(OUT)/%.skel.h,$(BPF_APPS))
 
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# The core library: the run model and what reads or renders it, no BPF. Linked by
+# kvmlockstat and the unit tests; the fuzz target links a sanitized build of it (mk/core.mk).
+LIB_SRCS := user/model.c user/record.c user/timeline.c user/ksyms.c user/perfdata.c \
+	    user/folded.c user/atomic_write.c user/lockname.c user/waitpath.c
+LIB_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(LIB_SRCS))
+LIB := $(OUT)/libkvmlockstat.a
+
+USER_SRCS := $(filter-out user/main.c $(LIB_SRCS),$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 
 ALL_TARGETS := $(OUT)/kvmlockstat
@@ -77,11 +82,20 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/kvmlockstat.h $(SKELS) | $(OUT)/user
+# Headers from the compiler (-MMD); skeletons: each object those it includes.
+$(OUT)/user/%.o: user/%.c | $(OUT)/user
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(OUT)/kvmlockstat: $(OUT)/user/main.o $(USER_OBJS)
+skels_of = $(patsubst %,$(OUT)/%,$(shell sed -n 's/^\#include "\([a-z_]*\.skel\.h\)"/\1/p' $(1)))
+$(foreach s,$(USER_SRCS) user/main.c,$(eval $(patsubst user/%.c,$(OUT)/user/%.o,$(s)): $(call skels_of,$(s))))
+-include $(wildcard $(OUT)/user/*.d)
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUT)/kvmlockstat: $(OUT)/user/main.o $(USER_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -1,14 +1,12 @@
-# Unit tests of the core's user-space modules (model, JSON record).
-# Built from source: they need no BPF toolchain, skeleton or root.
-CORE_TEST_SRCS := user/model.c user/record.c user/atomic_write.c user/ksyms.c user/lockname.c \
-		  user/timeline.c user/waitpath.c
+# Unit tests of the core library (model, JSON record, timeline, naming, paths).
+# They link $(LIB) only: no BPF toolchain, skeleton or root.
 CORE_UNIT := $(addprefix $(OUT)/tests/test_,model record lockname waitpath timeline)
 UNIT_TESTS += $(CORE_UNIT)
 
-$(CORE_UNIT): $(OUT)/tests/test_%: tests/unit/test_%.c $(CORE_TEST_SRCS) $(wildcard user/*.h) bpf/kvmlockstat.h
+$(CORE_UNIT): $(OUT)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard user/*.h) bpf/kvmlockstat.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) -ljson-c -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) -ljson-c -lcmocka -lm -o $@
 
 # The VM whose mmu_lock the demo and the mmu_lock tests make contend.
 $(OUT)/contend: tests/integration/contend.c | $(OUT)
@@ -21,12 +19,25 @@ lab-mmu-lock:
 	$(Q)tests/lab/mmu_lock.sh
 
 # libFuzzer target of the record reader (clang, ASan + UBSan); a bounded run in CI.
+# It links the core library built with the same sanitizers and coverage.
 FUZZ_SECONDS ?= 60
-$(OUT)/tests/fuzz_record: tests/fuzz/fuzz_record.c user/model.c user/record.c user/atomic_write.c user/ksyms.c user/timeline.c $(wildcard user/*.h)
+FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	       -Ibpf -Iuser -I/usr/include/json-c
+FUZZ_LIB := $(OUT)/fuzz/libkvmlockstat.a
+FUZZ_LIB_OBJS := $(patsubst user/%.c,$(OUT)/fuzz/%.o,$(LIB_SRCS))
+
+$(OUT)/fuzz/%.o: user/%.c $(wildcard user/*.h)
+	@mkdir -p $(@D)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUT)/tests/fuzz_record: tests/fuzz/fuzz_record.c $(FUZZ_LIB)
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-Ibpf -Iuser -I/usr/include/json-c $(filter %.c,$^) -ljson-c -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) -ljson-c -lm -o $@
 
 .PHONY: fuzz
 fuzz: $(OUT)/tests/fuzz_record

@@ -8,14 +8,14 @@ LDLIBS += -lmicrohttpd
 endif
 
 # Unit tests of the exposition format, the fleet totals and VM naming (no BPF, no root).
-EXPORTER_TEST_SRCS := user/promfmt.c user/fleet.c user/metrics.c user/vmid.c user/model.c
+EXPORTER_TEST_SRCS := user/promfmt.c user/fleet.c user/metrics.c user/vmid.c
 EXPORTER_UNIT := $(OUT)/tests/test_exporter
 UNIT_TESTS += $(EXPORTER_UNIT)
 
-$(EXPORTER_UNIT): tests/unit/test_exporter.c $(EXPORTER_TEST_SRCS) $(wildcard user/*.h) bpf/kvmlockstat.h
+$(EXPORTER_UNIT): tests/unit/test_exporter.c $(EXPORTER_TEST_SRCS) $(LIB) $(wildcard user/*.h) bpf/kvmlockstat.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(EXPORTER_TEST_SRCS) -lcmocka -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(EXPORTER_TEST_SRCS) $(LIB) -ljson-c -lcmocka -lm -o $@
 
 # The exporter against a real Prometheus server and a contending VM (needs root, /dev/kvm).
 .PHONY: exporter

@@ -4,7 +4,7 @@
 CLAIMS_UNIT := $(OUT)/tests/test_claims
 UNIT_TESTS += $(CLAIMS_UNIT)
 
-$(CLAIMS_UNIT): tests/unit/test_claims.c $(USER_OBJS) $(SKELS)
+$(CLAIMS_UNIT): tests/unit/test_claims.c $(USER_OBJS) $(LIB) $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(USER_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(USER_OBJS) $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka -o $@

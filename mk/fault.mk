@@ -1,12 +1,12 @@
 # Unit tests of the fault family's figures in the run model and JSON record.
-# Built from the core's sources (mk/core.mk): no BPF toolchain, skeleton or root.
+# Linked with the core library: no BPF toolchain, skeleton or root.
 FAULT_UNIT := $(OUT)/tests/test_fault
 UNIT_TESTS += $(FAULT_UNIT)
 
-$(FAULT_UNIT): tests/unit/test_fault.c $(CORE_TEST_SRCS) $(wildcard user/*.h) bpf/kvmlockstat.h
+$(FAULT_UNIT): tests/unit/test_fault.c $(LIB) $(wildcard user/*.h) bpf/kvmlockstat.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) -ljson-c -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) -ljson-c -lcmocka -lm -o $@
 
 # The fault family on this host: fallback, notice, record (needs root).
 .PHONY: fault-host

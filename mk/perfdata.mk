@@ -1,15 +1,8 @@
-# Output modules: perf.data writer, folded stacks, kernel symbols, charts.
+# Output modules: perf.data writer, folded stacks, kernel symbols (core library), charts.
 # test_plot runs gnuplot (package gnuplot-nox) and skips without it.
-# Included by the top-level Makefile; standalone:
-#   make -f mk/perfdata.mk OUT=build perfdata-unit perfdata-integration
-OUT ?= build
-CFLAGS ?= -O2 -g
-
-# Library sources every test links (the linker drops what it doesn't use);
-# built from source so the tests need no BPF toolchain or skeletons.
-PD_SRCS := user/ksyms.c user/perfdata.c user/folded.c user/atomic_write.c \
-	   user/plot.c
-PD_DEPS := $(PD_SRCS) $(PD_SRCS:.c=.h) tests/unit/testutil.h tests/unit/ksyms_fixture.h
+# The tests link the core library and plot.c: no BPF toolchain or skeletons.
+PD_SRCS := user/plot.c
+PD_DEPS := $(PD_SRCS) $(LIB) $(wildcard user/*.h) tests/unit/testutil.h tests/unit/ksyms_fixture.h
 PD_CFLAGS = $(CFLAGS) -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Iuser -Itests/unit
 PD_UNIT := $(addprefix $(OUT)/tests/test_,ksyms folded perfdata plot)
 PD_GEN := $(OUT)/tests/perfdata_gen
@@ -20,11 +13,11 @@ UNIT_TESTS += $(PD_UNIT)
 
 $(PD_UNIT): $(OUT)/tests/test_%: tests/unit/test_%.c $(PD_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(PD_CFLAGS) $< $(PD_SRCS) -lcmocka -lm -o $@
+	$(CC) $(PD_CFLAGS) $< $(PD_SRCS) $(LIB) -ljson-c -lcmocka -lm -o $@
 
 $(PD_GEN): tests/integration/perfdata_gen.c $(PD_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(PD_CFLAGS) $< $(PD_SRCS) -lm -o $@
+	$(CC) $(PD_CFLAGS) $< $(PD_SRCS) $(LIB) -ljson-c -lm -o $@
 
 perfdata-unit: $(PD_UNIT)
 	@for t in $^; do $$t || exit 1; done
