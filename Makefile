@@ -44,7 +44,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # One .bpf.c per probe family; each gets a skeleton.
-BPF_APPS := lock fault kvmstat
+BPF_APPS := lock fault kvmcounters
 BPF_OBJS := $(patsubst %,$(OUT)/%.bpf.o,$(BPF_APPS))
 SKELS := $(patsubst %,$(OUT)/%.skel.h,$(BPF_APPS))
 

@@ -121,7 +121,7 @@ enum fault_path {
 };
 
 /*
- * KVM's own per-vCPU fault counters (bpf/kvmstat.bpf.c, user/kvmcounters.c), as
+ * KVM's own per-vCPU fault counters (bpf/kvmcounters.bpf.c, user/kvmcounters.c), as
  * KVM names them: x86 counts every fault (pf_taken) and those the lockless
  * fast path resolved (pf_fast); pf_fixed includes the fast path's fixes.
  */

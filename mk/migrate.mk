@@ -4,7 +4,7 @@
 # The guest-side tools, built for the lab's architecture by scripts/lab/migrate/run.sh:
 #   labmig-qmp (QMP client, json-c), labmig-progress (progress logger),
 #   labmig-guest.elf (bare-metal workload; linked at RAM base + LM_CODE of layout.h).
-LABMIG_DIR := user/labmig
+LABMIG_DIR := scripts/lab/migrate/labmig
 ifeq ($(ARCH),arm64)
 LABMIG_AS := $(CC) -c
 LABMIG_LD := $(CROSS_COMPILE)ld -Ttext=0x40100000

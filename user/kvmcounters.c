@@ -6,7 +6,7 @@
  * program on the fault path costs it a probe per fault (README, Performance).
  *
  * Each VMM's vCPU fd is duplicated into kvmlockstat (pidfd_getfd, which
- * needs CAP_SYS_PTRACE) and a task_file iterator (bpf/kvmstat.bpf.c) reads
+ * needs CAP_SYS_PTRACE) and a task_file iterator (bpf/kvmcounters.bpf.c) reads
  * the counters of the vCPUs behind kvmlockstat's own fds.  A held fd keeps
  * its VM alive: that is what keeps a VM's last counts readable after its
  * VMM exits, and why it is let go right after that last read.
@@ -26,7 +26,7 @@
 #include "family.h"
 #include "kfacts.h"
 #include "vmid.h"
-#include "kvmstat.skel.h"
+#include "kvmcounters.skel.h"
 
 #define MAX_WATCH 8
 #define CAP_SYS_PTRACE_BIT 19
@@ -50,7 +50,7 @@ struct kvmstats {
 	struct held_vcpu *v;
 	size_t n;
 	bool started;			/* the first poll is done: later vCPUs count from 0 */
-	struct kvmstat_bpf *skel;
+	struct kvmcounters_bpf *skel;
 	struct bpf_link *iter;
 };
 
@@ -75,11 +75,11 @@ static int open_iterator(struct kvmstats *ks)
 	LIBBPF_OPTS(bpf_iter_attach_opts, o, .link_info = &li, .link_info_len = sizeof(li));
 	int err;
 
-	ks->skel = kvmstat_bpf__open();
+	ks->skel = kvmcounters_bpf__open();
 	if (!ks->skel)
 		return -errno;
 	ks->skel->rodata->self_tgid = getpid();
-	err = kvmstat_bpf__load(ks->skel);
+	err = kvmcounters_bpf__load(ks->skel);
 	if (err)
 		return err;
 	ks->iter = bpf_program__attach_iter(ks->skel->progs.kvm_counters, &o);
@@ -330,7 +330,7 @@ static void kvmstats_free(struct kvmstats *ks)
 		close(ks->v[i].fd);
 	free(ks->v);
 	bpf_link__destroy(ks->iter);
-	kvmstat_bpf__destroy(ks->skel);
+	kvmcounters_bpf__destroy(ks->skel);
 	free(ks);
 }
 

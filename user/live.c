@@ -20,7 +20,7 @@
 #include "driver.h"
 #include "family.h"
 #include "fault.h"
-#include "export.h"
+#include "output.h"
 #include "kfacts.h"
 #include "cli.h"
 #include "cmd.h"

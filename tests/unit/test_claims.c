@@ -12,7 +12,7 @@
 #include <bpf/libbpf.h>
 #include "family.h"
 #include "fault.skel.h"
-#include "kvmstat.skel.h"
+#include "kvmcounters.skel.h"
 #include "lock.skel.h"
 
 static void all_claimed(struct bpf_object *obj, const struct family *f)
@@ -52,11 +52,11 @@ static void fault_programs(void **state)
 
 static void kvm_counter_programs(void **state)
 {
-	struct kvmstat_bpf *s = kvmstat_bpf__open();
+	struct kvmcounters_bpf *s = kvmcounters_bpf__open();
 
 	assert_non_null(s);
 	all_claimed(s->obj, &kvm_counters_family);
-	kvmstat_bpf__destroy(s);
+	kvmcounters_bpf__destroy(s);
 }
 
 int main(void)

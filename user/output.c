@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "export.h"
+#include "output.h"
 #include "folded.h"
 #include "perfdata.h"
 #include "record.h"
