@@ -41,7 +41,7 @@ struct live_opts {
 	bool fault_latency;		/* --fault-latency */
 	bool fault_types;		/* --fault-types */
 	bool prog_stats;		/* --prog-stats */
-	struct export_opts out;
+	struct output_opts out;
 	const char *timeline;		/* --timeline CSV */
 	char **command;
 };
@@ -108,10 +108,10 @@ static error_t live_parse(int key, char *arg, struct argp_state *state)
 	case 'd': return parse_seconds(arg, "duration", &o->duration);
 	case 'i': return parse_interval(arg, "interval", true, &o->interval);
 	case 'a': o->all_locks = true; return 0;
-	case 'j': o->out.json = arg; return export_check_path(arg) ? EINVAL : 0;
-	case OPT_PERF_DATA: o->out.perf_data = arg; return export_check_path(arg) ? EINVAL : 0;
-	case OPT_FOLDED: o->out.folded = arg; return export_check_path(arg) ? EINVAL : 0;
-	case OPT_TIMELINE: o->timeline = arg; return export_check_path(arg) ? EINVAL : 0;
+	case 'j': o->out.json = arg; return output_check_path(arg) ? EINVAL : 0;
+	case OPT_PERF_DATA: o->out.perf_data = arg; return output_check_path(arg) ? EINVAL : 0;
+	case OPT_FOLDED: o->out.folded = arg; return output_check_path(arg) ? EINVAL : 0;
+	case OPT_TIMELINE: o->timeline = arg; return output_check_path(arg) ? EINVAL : 0;
 	case 'v': o->verbose = true; return 0;
 	case OPT_LOCK_FUNCTIONS: o->lock_functions = true; return 0;
 	case OPT_PROG_STATS: o->prog_stats = true; return 0;
@@ -299,7 +299,7 @@ static int run_live(const struct live_opts *o)
 	if (o->prog_stats)
 		err = progstats_collect(&r, stats_fd, r.duration_ns / 1e9) || err;
 	table_summary(stdout, &r);
-	err = export_run(&r, &o->out, kf.ksyms) || err;
+	err = output_run(&r, &o->out, kf.ksyms) || err;
 	err = timeline_close(tl, true) || err;
 	if (o->prog_stats)
 		progstats_print(stderr, &r);

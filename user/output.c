@@ -65,7 +65,7 @@ static int report(const char *what, const char *path, int err)
 	return err;
 }
 
-int export_run(const struct run *r, const struct export_opts *o, const struct ksyms *k)
+int output_run(const struct run *r, const struct output_opts *o, const struct ksyms *k)
 {
 	struct pd_sample *s = NULL;
 	size_t n = 0;
@@ -86,7 +86,7 @@ int export_run(const struct run *r, const struct export_opts *o, const struct ks
 	return err;
 }
 
-int export_check_path(const char *path)
+int output_check_path(const char *path)
 {
 	char *copy = strdup(path), *dir;
 	int ok;

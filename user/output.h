@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* File outputs of a run, shared by the live run and report. */
-#ifndef EXPORT_H
-#define EXPORT_H
+#ifndef OUTPUT_H
+#define OUTPUT_H
 
 #include "model.h"
 
 struct ksyms;
 
-struct export_opts {
+struct output_opts {
 	const char *json;	/* JSON record */
 	const char *perf_data;	/* perf.data for perf report / perf script */
 	const char *folded;	/* folded stacks for flame graphs */
 };
 
 /* Writes every requested file; reports each failure on stderr; 0 or -errno. */
-int export_run(const struct run *r, const struct export_opts *o, const struct ksyms *k);
+int output_run(const struct run *r, const struct output_opts *o, const struct ksyms *k);
 /* Checks up front that each requested file can be created (0, or prints why). */
-int export_check_path(const char *path);
+int output_check_path(const char *path);
 
 #endif
