@@ -34,8 +34,6 @@ const volatile bool ept_exit_qual = false;	/* x86 kvm_page_fault tracepoint carr
 const volatile bool fault_latency = false;
 const volatile bool lock_functions = false;	/* --lock-functions: they need mmu_locks filled */
 
-__u64 drops[NR_DROPS] = {};
-
 /* ioctl numbers: _IOW(KVMIO, 0x42, struct kvm_dirty_log), _IOWR(KVMIO, 0xc0, struct kvm_clear_dirty_log) */
 #define KVM_GET_DIRTY_LOG	0x4010ae42U
 #define KVM_CLEAR_DIRTY_LOG	0xc018aec0U
@@ -111,12 +109,6 @@ struct {
 } mmu_locks SEC(".maps");
 
 static const struct wait_stat zero_stat;
-
-static __always_inline void drop(enum drop_reason r)
-{
-	if (r < NR_DROPS)
-		__sync_fetch_and_add(&drops[r], 1);
-}
 
 static __always_inline bool wanted(void)
 {

@@ -9,7 +9,7 @@
 #define MAX_SLOTS	36	/* log2(ns) histogram: slot 35 holds >= 2^35 ns (34 s) */
 #define MAX_STACK_DEPTH	32
 #define TASK_COMM_LEN	16
-#define MAX_LOCK_ENTRIES	16384	/* default size of the aggregation maps (-M) */
+#define MAX_LOCK_ENTRIES	16384	/* size of the aggregation maps */
 
 /* Acquisition mode, from the contention_begin flags. */
 enum lock_mode {
@@ -64,7 +64,6 @@ struct stack_val {
 struct lock_info {
 	__u64 kvm;		/* struct kvm * owning it, 0 if not an mmu_lock */
 	__u32 vmm_pid;		/* VMM: tgid of a waiter sharing the VM's mm, else kvm->userspace_pid */
-	__u32 is_mmu_lock;
 	char vmm_comm[TASK_COMM_LEN];	/* group leader's comm if seen from the VMM */
 };
 
@@ -78,7 +77,7 @@ struct task_info {
 enum drop_reason {
 	DROP_NESTED,		/* contention_begin while the task already waits */
 	DROP_TSTAMP_FULL,	/* no wait slot: task storage out of memory or busy on this CPU */
-	DROP_STAT_FULL,		/* aggregation map full (-M) */
+	DROP_STAT_FULL,		/* aggregation map full (MAX_LOCK_ENTRIES) */
 	DROP_STACK,		/* call chain not recorded */
 	DROP_INFO_FULL,		/* lock or task identity map full */
 	DROP_FAULT_INFLIGHT,	/* fault family: no in-flight slot (task storage out of memory or busy) */

@@ -86,16 +86,8 @@ struct {
 	__type(value, struct task_info);
 } tasks SEC(".maps");
 
-__u64 drops[NR_DROPS] = {};
-
 static const struct wait_stat zero_stat;
 static const struct stack_val zero_sval;
-
-static __always_inline void drop(enum drop_reason r)
-{
-	if (r < NR_DROPS)
-		__sync_fetch_and_add(&drops[r], 1);
-}
 
 /*
  * Since 5.17 a VM's active memslots pointer points into the VM itself
@@ -146,7 +138,6 @@ static __always_inline void note_mmu_lock(__u64 lock, struct kvm *kvm,
 	if (old && (old->vmm_comm[0] || (old->vmm_pid && !own)))
 		return;
 	info.kvm = (__u64)kvm;
-	info.is_mmu_lock = 1;
 	info.vmm_pid = own ? BPF_CORE_READ(task, tgid) : BPF_CORE_READ(kvm, userspace_pid);
 	if (own)
 		BPF_CORE_READ_STR_INTO(&info.vmm_comm, task, group_leader, comm);

@@ -1,9 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Lock-free accumulation into shared wait_stat values (regular hash maps). */
+/*
+ * What every probe family's BPF object shares: lock-free accumulation into
+ * wait_stat values (regular hash maps), key generations, and drop counters.
+ * Include after kvmlockstat.h.
+ */
 #ifndef STAT_BPF_H
 #define STAT_BPF_H
 
 #include "bits.bpf.h"
+
+/* Events that could not be recorded, by reason: user space reports their growth. */
+__u64 drops[NR_DROPS] = {};
+
+static __always_inline void drop(enum drop_reason r)
+{
+	if (r < NR_DROPS)
+		__sync_fetch_and_add(&drops[r], 1);
+}
 
 /* Find key in map, inserting a zeroed value first if needed. */
 static __always_inline void *lookup_or_init(void *map, const void *key,
@@ -64,7 +77,7 @@ static __always_inline void wait_stat_add(struct wait_stat *s, __u64 delta)
 
 /*
  * Every aggregation key carries the generation it was added in: user
- * space drains only generations BPF has left (collect_next_generation).
+ * space drains only generations BPF has left (bpfmap_next_generation).
  */
 __u32 gen = 0;
 
