@@ -122,6 +122,14 @@ static void classify_waits(struct collector *c, struct run *delta)
 	}
 }
 
+/* VMs the families saw without their VMM's name: one /proc read per VM, not per key. */
+static void name_vms(struct run *delta)
+{
+	for (size_t i = 0; i < delta->nr_vms; i++)
+		if (!delta->vms[i].comm[0])
+			vmid_comm(delta->vms[i].pid, delta->vms[i].comm);
+}
+
 int collect_drain(struct collector *c, struct run *delta)
 {
 	const struct ksyms *k = c->kf->ksyms;
@@ -130,6 +138,7 @@ int collect_drain(struct collector *c, struct run *delta)
 	for (int i = 0; !err && i < NR_FAMILIES; i++)
 		if (c->st[i])
 			err = families[i]->drain(c->st[i], delta);
+	name_vms(delta);
 	classify_waits(c, delta);
 	for (size_t i = 0; i < delta->nr_locks && k; i++)
 		if (!delta->locks[i].name[0])

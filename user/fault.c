@@ -537,14 +537,9 @@ struct drain_ctx {
 /* The VM a key belongs to, NULL when filtered out (or ENOMEM). */
 static struct vm_rec *vm_for(struct run *delta, uint32_t pid, uint64_t kvm, uint32_t only_pid)
 {
-	struct vm_rec *vm;
-
 	if (only_pid && pid != only_pid)
 		return NULL;
-	vm = run_vm(delta, pid, kvm);
-	if (vm && !vm->comm[0])
-		vmid_comm(pid, vm->comm);
-	return vm;
+	return run_vm(delta, pid, kvm);
 }
 
 static int add_fault(void *ctx, struct run *delta, const void *k, const void *v)

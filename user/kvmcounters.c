@@ -140,8 +140,6 @@ static int add_vcpu(struct held_vcpu *h, const struct vcpu_counters *rec, struct
 
 	if (delta && !vc)
 		return -ENOMEM;
-	if (vm && !vm->comm[0])
-		vmid_comm(h->pid, vm->comm);
 	for (int k = 0; k < NR_KVM_COUNTERS; k++) {
 		if (vc)
 			vc->kvm[k] += rec->counter[k] - h->last[k];	/* counters only grow */

@@ -171,8 +171,6 @@ static struct lock_rec *lock_for(struct lock_probes *c, struct run *delta, uint6
 	vm->mmu_lock = addr;
 	if (info.vmm_comm[0])
 		memcpy(vm->comm, info.vmm_comm, sizeof(vm->comm));
-	else if (!vm->comm[0])
-		vmid_comm(pid, vm->comm);
 	return l;
 }
 
