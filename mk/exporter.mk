@@ -1,10 +1,12 @@
-# kvmlockstat exporter: /metrics for Prometheus through libmicrohttpd.
+# kvmlockstat exporter: /metrics for Prometheus through libmicrohttpd, TLS through
+# its GnuTLS, --web-config read with libyaml, bcrypt checked by libxcrypt.
 # Static builds (the labs') get a stub: libmicrohttpd.a needs gnutls and its chain.
+EXPORTER_OBJS := $(patsubst %,$(OUT)/user/%.o,exporter httpd webconfig)
 ifeq ($(STATIC),1)
-USER_OBJS := $(filter-out $(OUT)/user/exporter.o,$(USER_OBJS))
+USER_OBJS := $(filter-out $(EXPORTER_OBJS),$(USER_OBJS))
 else
 USER_OBJS := $(filter-out $(OUT)/user/exporter_stub.o,$(USER_OBJS))
-LDLIBS += -lmicrohttpd
+LDLIBS += -lmicrohttpd -lgnutls -lyaml -lcrypt
 endif
 
 # Unit tests of the exposition format, the fleet totals and VM naming (no BPF, no root).
