@@ -146,7 +146,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 /* Connections past --timeout without a request in progress: their sockets shut down. */
 static void cut_slow(struct httpd *h)
 {
-	uint64_t limit = h->o.timeout * 1000000000ULL, now = now_ns();
+	/* one sweep early, so no connection outlives --timeout by a sweep */
+	uint64_t limit = h->o.timeout * 1000000000ULL - SWEEP_NS, now = now_ns();
 
 	pthread_mutex_lock(&h->conn_lock);
 	for (struct conn *n = h->conns.next; n != &h->conns; n = n->next) {
