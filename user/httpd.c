@@ -92,14 +92,31 @@ static struct conn *conn_of(struct MHD_Connection *c)
 	return i ? i->socket_context : NULL;
 }
 
+/*
+ * libmicrohttpd asks for a client certificate only when it has a CA to check
+ * it with; RequestClientCert and RequireAnyClientCert have none.
+ */
+static void ask_client_cert(const struct daemon *d, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *i;
+
+	if (!d->tls || d->client_auth == WC_NO_CLIENT_CERT)
+		return;
+	i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (i && i->tls_session)
+		gnutls_certificate_server_set_request(i->tls_session, GNUTLS_CERT_REQUEST);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
 			  enum MHD_ConnectionNotificationCode code)
 {
-	struct httpd *h = cls;
+	struct daemon *d = cls;
+	struct httpd *h = d->h;
 	const union MHD_ConnectionInfo *i;
 	struct conn *n = *ctx;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ask_client_cert(d, c);
 		i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		n = calloc(1, sizeof(*n));
 		if (!n || !i) {
@@ -261,7 +278,7 @@ static struct daemon *daemon_start(struct httpd *h, const struct webconfig *wc)
 				  MHD_OPTION_CONNECTION_TIMEOUT, o->timeout,
 				  MHD_OPTION_CONNECTION_LIMIT, o->max_conns,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_MEMORY_LIMIT,
-				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				  d->tls ? MHD_OPTION_ARRAY : MHD_OPTION_END, tls,
 				  MHD_OPTION_END);

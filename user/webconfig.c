@@ -268,9 +268,9 @@ static int parse_tls(struct wc_parse *p, yaml_node_t *n, struct webconfig *wc)
 		return -1;
 	verify = wc->client_auth == WC_VERIFY_CLIENT_CERT_IF_GIVEN ||
 		 wc->client_auth == WC_REQUIRE_AND_VERIFY_CLIENT_CERT;
-	if (*t.ca_file && !verify)
-		return fail(p, "tls_server_config.client_ca_file", "set, but client_auth_type %s "
-			    "verifies no client certificate", client_auth_names[wc->client_auth]);
+	if (*t.ca_file && wc->client_auth == WC_NO_CLIENT_CERT)
+		return fail(p, "tls_server_config.client_ca_file", "set, but client_auth_type "
+			    "NoClientCert asks for no client certificate");
 	if (verify && !*t.ca_file)
 		return fail(p, "tls_server_config.client_ca_file", "missing (client_auth_type %s "
 			    "verifies against it)", client_auth_names[wc->client_auth]);

@@ -488,6 +488,12 @@ test_tls() {
         check "Prometheus, with its CA-signed certificate, scrapes the restarted server (up in the last 3 s: ${v:-none})" test "$v" = 1
         kill -TERM "$ppid_"; wait "$ppid_" 2>/dev/null
     fi
+    web_config "$wc" second-secret RequireAnyClientCert
+    reload "$pid" tls > /dev/null
+    code=$(https_get "$port" -u prometheus:second-secret --cert "$T/tls/rogue.crt" --key "$T/tls/rogue.key")
+    check "RequireAnyClientCert: a self-signed certificate is served (got $code)" served "$code"
+    code=$(https_get "$port" -u prometheus:second-secret)
+    check "RequireAnyClientCert: a client without a certificate is refused (got $code)" refused "$code"
     bpf_ids "$pid" > "$T/tls.ids.after"
     check "reloads detached no probe: the same BPF programs, links and maps ($(grep -c . "$T/tls.ids"))" \
         cmp -s "$T/tls.ids" "$T/tls.ids.after"
