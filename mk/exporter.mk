@@ -19,6 +19,17 @@ $(EXPORTER_UNIT): tests/unit/test_exporter.c $(EXPORTER_TEST_SRCS) $(wildcard us
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(EXPORTER_TEST_SRCS) -lcmocka -lm -o $@
 
+# --web-config's parser and bcrypt checks (no TLS material, no root).
+WEBCONFIG_UNIT := $(OUT)/tests/test_webconfig
+ifneq ($(STATIC),1)
+UNIT_TESTS += $(WEBCONFIG_UNIT)
+endif
+
+$(WEBCONFIG_UNIT): tests/unit/test_webconfig.c user/webconfig.c user/webconfig.h
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< user/webconfig.c -lcmocka -lyaml -lcrypt -lgnutls -o $@
+
 # The exporter against a real Prometheus server and a contending VM (needs root, /dev/kvm).
 .PHONY: exporter
 exporter: $(OUT)/kvmlockstat $(OUT)/contend
