@@ -5,7 +5,9 @@
  * thread pool serves /metrics from those totals.  A scrape only reads,
  * under the mutex; it never drains, resets or detaches.  Signals are taken
  * synchronously by the main thread (sigtimedwait), so SIGTERM mid-scrape
- * lets the scrape finish, stops the server and detaches every probe.
+ * lets the scrape finish, stops the server and detaches every probe;
+ * SIGHUP goes to the HTTP server's thread (httpd.c), which re-reads
+ * --web-config with the probes attached.
  */
 #include <argp.h>
 #include <arpa/inet.h>
