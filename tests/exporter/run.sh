@@ -514,6 +514,7 @@ slow_client() {
         for ((i = 0; i < ${#req}; i++)); do
             printf '%s' "${req:i:1}" >&"$fd" 2> /dev/null || exit 0
             sleep 0.2
+            read -r -t 0 -u "$fd" && exit 0    # readable: the server's end (or an answer)
         done
         exit 1
     )
