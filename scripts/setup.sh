@@ -25,6 +25,8 @@ host_pkgs=(
     bash-completion                         # the completion the package ships, tested by the fresh test
     debootstrap                             # the fresh-system test's Debian 12 root
     libmicrohttpd-dev prometheus curl       # kvmlockstat exporter: HTTP server; its test's scraper
+    libgnutls28-dev libyaml-dev libcrypt-dev # exporter --web-config: TLS, the YAML file, bcrypt
+    openssl apache2-utils                   # exporter tests: certificates, htpasswd -B hashes
 )
 
 missing=()

@@ -5,7 +5,9 @@
  * thread pool serves /metrics from those totals.  A scrape only reads,
  * under the mutex; it never drains, resets or detaches.  Signals are taken
  * synchronously by the main thread (sigtimedwait), so SIGTERM mid-scrape
- * lets the scrape finish, stops the server and detaches every probe.
+ * lets the scrape finish, stops the server and detaches every probe;
+ * SIGHUP goes to the HTTP server's thread (httpd.c), which re-reads
+ * --web-config with the probes attached.
  */
 #include <argp.h>
 #include <arpa/inet.h>
@@ -27,6 +29,7 @@
 #include "kfacts.h"
 #include "fleet.h"
 #include "cli.h"
+#include "httpd.h"
 #include "metrics.h"
 #include "vmid.h"
 
@@ -38,7 +41,9 @@ struct exporter_opts {
 	socklen_t addr_len;
 	bool per_vcpu, lock_functions, fault_types, verbose;
 	double grace, interval, timeout;
-	unsigned threads;
+	unsigned threads, max_conns;
+	const char *web_config;
+	struct webconfig *wc;		/* --web-config, read and checked */
 };
 
 struct exporter {
@@ -49,7 +54,7 @@ struct exporter {
 };
 
 enum { OPT_LISTEN = 0x200, OPT_PER_VCPU, OPT_GRACE, OPT_TIMEOUT, OPT_THREADS, OPT_LOCK_FUNCTIONS,
-       OPT_FAULT_TYPES };
+       OPT_FAULT_TYPES, OPT_WEB_CONFIG, OPT_MAX_CONNS };
 
 static const struct argp_option exporter_options[] = {
 	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics there (default " DEFAULT_LISTEN
@@ -57,8 +62,13 @@ static const struct argp_option exporter_options[] = {
 	{ "per-vcpu", OPT_PER_VCPU, NULL, 0, "Split fault series by a vcpu label", 0 },
 	{ "grace", OPT_GRACE, "SECONDS", 0, "Keep an exited VM's series this long (default 300)", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Drain the probes every SECONDS (default 1)", 0 },
-	{ "timeout", OPT_TIMEOUT, "SECONDS", 0, "Close a connection idle this long (default 10)", 0 },
+	{ "timeout", OPT_TIMEOUT, "SECONDS", 0, "Close a connection idle this long, or still "
+	  "sending its TLS handshake and headers after this long (default 10)", 0 },
 	{ "threads", OPT_THREADS, "N", 0, "HTTP threads (default 4)", 0 },
+	{ "max-connections", OPT_MAX_CONNS, "N", 0, "Serve at most N connections at once; more "
+	  "wait in the listen queue (default 64)", 0 },
+	{ "web-config", OPT_WEB_CONFIG, "FILE", 0, "TLS, client certificates and basic auth, in "
+	  "Prometheus's web-config format (promtool check web-config); SIGHUP re-reads it", 0 },
 	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Probe _raw_{read,write}_{lock,unlock} "
 	  "for exact hold times (costly: every rwlock in the kernel; see live --help)", 0 },
 	{ "fault-types", OPT_FAULT_TYPES, NULL, 0, "Probe every fault: stage2_faults_total by type "
@@ -76,17 +86,18 @@ static const char exporter_doc[] =
 	"EXAMPLES:\n"
 	"  kvmlockstat exporter --listen 127.0.0.1:9477\n"
 	"  kvmlockstat exporter --listen :9477 --per-vcpu --grace 60\n"
+	"  kvmlockstat exporter --web-config /etc/kvmlockstat/web-config.yml\n"
 	"  curl -s localhost:9477/metrics";
 
-static int parse_count(const char *arg, unsigned *out)
+static int parse_count(const char *arg, const char *name, long max, unsigned *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < 1 || v > 256) {
-		fprintf(stderr, "kvmlockstat: invalid --threads '%s': expected 1-256\n", arg);
+	if (errno || end == arg || *end || v < 1 || v > max) {
+		fprintf(stderr, "kvmlockstat: invalid %s '%s': expected 1-%ld\n", name, arg, max);
 		return EINVAL;
 	}
 	*out = v;
@@ -156,7 +167,12 @@ static error_t exporter_parse(int key, char *arg, struct argp_state *state)
 		if (o->timeout < 1)	/* libmicrohttpd reads 0 as "never" */
 			argp_error(state, "--timeout: at least 1 s");
 		return 0;
-	case OPT_THREADS: return parse_count(arg, &o->threads);
+	case OPT_THREADS: return parse_count(arg, "--threads", 256, &o->threads);
+	case OPT_MAX_CONNS: return parse_count(arg, "--max-connections", 10000, &o->max_conns);
+	case OPT_WEB_CONFIG:
+		o->web_config = arg;
+		o->wc = httpd_read_config(arg);
+		return o->wc ? 0 : EINVAL;
 	case OPT_LOCK_FUNCTIONS: o->lock_functions = true; return 0;
 	case OPT_FAULT_TYPES: o->fault_types = true; return 0;
 	case 'v': o->verbose = true; return 0;
@@ -254,7 +270,7 @@ static int fleet_sink(void *ctx, struct run *delta, struct run *total,
 	return err;
 }
 
-/* Until SIGINT, SIGTERM or SIGHUP, which it returns. */
+/* Until SIGINT or SIGTERM, which it returns (SIGHUP is the HTTP server's: a reload). */
 static int wait_signal(void *stop, uint64_t until)
 {
 	uint64_t now = driver_now_ns(), wait = until > now ? until - now : 0;
@@ -268,18 +284,14 @@ static int wait_signal(void *stop, uint64_t until)
 	return 0;
 }
 
-static struct MHD_Daemon *start_http(struct exporter *e, int fd, const struct exporter_opts *o,
-				     bool ipv6)
+static struct httpd *start_http(struct exporter *e, int fd, const struct exporter_opts *o)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 (ipv6 ? MHD_USE_IPv6 : 0) | (o->verbose ? MHD_USE_ERROR_LOG : 0);
+	struct httpd_opts ho = { .fd = fd, .ipv6 = o->addr.ss_family == AF_INET6,
+				 .verbose = o->verbose, .threads = o->threads,
+				 .timeout = o->timeout + 0.5, .max_conns = o->max_conns,
+				 .web_config = o->web_config, .wc = o->wc };
 
-	return MHD_start_daemon(flags, 0, NULL, NULL, serve, e,
-				MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_THREAD_POOL_SIZE, o->threads,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->timeout + 0.5),
-				MHD_OPTION_CONNECTION_LIMIT, 1000,
-				MHD_OPTION_END);
+	return httpd_start(&ho, serve, e);
 }
 
 static int run_exporter(const struct exporter_opts *o)
@@ -291,7 +303,7 @@ static int run_exporter(const struct exporter_opts *o)
 	struct collector c = { 0 };
 	struct driver dr = { .c = &c, .interval_s = o->interval, .keep_going = true,
 			     .sinks = { { fleet_sink, &e } }, .nr_sinks = 1 };
-	struct MHD_Daemon *d;
+	struct httpd *d;
 	struct kfacts kf;
 	sigset_t stop;
 	int fd = -1, sig;
@@ -311,6 +323,7 @@ static int run_exporter(const struct exporter_opts *o)
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	sigdelset(&stop, SIGHUP);	/* blocked, but the HTTP server's thread takes it */
 	signal(SIGPIPE, SIG_IGN);
 	if (collect_attach(&c, &e.fleet.total)) {
 		close(fd);
@@ -318,7 +331,7 @@ static int run_exporter(const struct exporter_opts *o)
 		fleet_free(&e.fleet);
 		return 1;
 	}
-	d = start_http(&e, fd, o, o->addr.ss_family == AF_INET6);
+	d = start_http(&e, fd, o);
 	if (!d) {
 		fprintf(stderr, "kvmlockstat: cannot start the HTTP server on %s\n", o->listen);
 		close(fd);
@@ -329,10 +342,10 @@ static int run_exporter(const struct exporter_opts *o)
 	}
 	driver_start(&dr);
 	driver_tick(&dr, false);	/* VMs already running show up at once */
-	fprintf(stderr, "kvmlockstat: exporter serving http://%s/metrics (%s)\n", o->listen,
-		e.fleet.total.backend);
+	fprintf(stderr, "kvmlockstat: exporter serving %s://%s/metrics (%s)\n",
+		httpd_tls(d) ? "https" : "http", o->listen, e.fleet.total.backend);
 	sig = driver_run(&dr, wait_signal, &stop);
-	MHD_stop_daemon(d);	/* finishes scrapes in progress, closes the listen socket */
+	httpd_stop(d);	/* finishes scrapes in progress, closes the listen socket */
 	collect_close(&c);
 	kfacts_free(&kf);
 	fleet_free(&e.fleet);
@@ -347,7 +360,7 @@ static int run_exporter(const struct exporter_opts *o)
 int cmd_exporter(int argc, char **argv)
 {
 	struct exporter_opts o = { .listen = DEFAULT_LISTEN, .grace = 300, .interval = 1,
-				   .timeout = 10, .threads = 4 };
+				   .timeout = 10, .threads = 4, .max_conns = 64 };
 	struct argp argp = { exporter_options, exporter_parse, NULL, exporter_doc };
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, &o))

@@ -3,7 +3,9 @@
 # exporter suite: kvmlockstat exporter scraped by a real Prometheus server while a
 # real VM's mmu_lock contends (tests/integration/contend), its counters checked
 # against the kernel's own count, and its behaviour under bad input, idle and
-# parallel clients and SIGTERM mid-scrape.
+# parallel clients and SIGTERM mid-scrape; --web-config's TLS, client
+# certificates and basic auth scraped by Prometheus, its reload on SIGHUP, and
+# the limits on connections, header size and slow clients.
 #   tests/exporter/run.sh [BUILD_DIR]     (make exporter; needs root and /dev/kvm)
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/../.."
@@ -16,6 +18,7 @@ C=$(realpath "$B/contend")
 T=$(mktemp -d /tmp/kvmlockstat-exporter.XXXXXX)
 UNIT=contrib/systemd/kvmlockstat-exporter.service
 SCRAPE=contrib/prometheus/kvmlockstat.yml
+TLS_SCRAPE=contrib/prometheus/kvmlockstat-tls.yml
 DASH=contrib/grafana/kvmlockstat-dashboard.json
 # The unit's capability bounding set, as setpriv spells it.
 CAPS=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
@@ -106,10 +109,11 @@ test_contrib() {
     check "dashboard shows contentions, wait and fast-path share" jq_true \
         '[.panels[].targets[].expr] | (any(test("contentions_total")) and any(test("wait_seconds")) and any(test("fast_path_fixes_total.*/.*permission_faults_total")))' "$DASH"
     check "scrape config passes promtool check config" promtool check config "$SCRAPE" > /dev/null
+    check "TLS scrape config passes promtool check config" promtool check config "$TLS_SCRAPE" > /dev/null
     if command -v systemd-analyze > /dev/null; then
         # verify needs the binary the unit runs: the same unit, pointed at this build.
         mkdir -p "$T/unit"
-        sed "s|^ExecStart=/usr/sbin/kvmlockstat|ExecStart=$K|" "$UNIT" > "$T/unit/kvmlockstat-exporter.service"
+        sed "s|/usr/sbin/kvmlockstat|$K|g" "$UNIT" > "$T/unit/kvmlockstat-exporter.service"
         systemd-analyze verify "$T/unit/kvmlockstat-exporter.service" > "$T/verify.out" 2>&1
         check "systemd-analyze verify accepts the unit" \
             sh -c "[ $? = 0 ] && ! grep -i kvmlockstat-exporter '$T/verify.out'"
@@ -117,17 +121,31 @@ test_contrib() {
     else
         skip "systemd unit: no systemd-analyze"
     fi
+    # ExecStart's shell line as systemd hands it to sh ($$ is $), the exporter replaced by echo.
+    local cmd out
+    cmd=$(sed -n 's/^ExecStart=//p' "$UNIT" | sed -e 's/\$\$/$/g' -e 's|/usr/sbin/kvmlockstat|echo|' \
+        -e "s|/etc/kvmlockstat/web-config.yml|$T/unit/web-config.yml|")
+    out=$(KVMLOCKSTAT_LISTEN=:9477 KVMLOCKSTAT_OPTS="--per-vcpu --grace 60" eval "$cmd")
+    check "unit without /etc/kvmlockstat/web-config.yml: plain options ($out)" \
+        test "$out" = "exporter --listen :9477 --per-vcpu --grace 60"
+    touch "$T/unit/web-config.yml"
+    out=$(KVMLOCKSTAT_LISTEN=:9477 KVMLOCKSTAT_OPTS="--per-vcpu" eval "$cmd")
+    check "unit with the file: --web-config it ($out)" \
+        test "$out" = "exporter --listen :9477 --web-config $T/unit/web-config.yml --per-vcpu"
+    check "unit re-reads the web config on systemctl reload (SIGHUP)" grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$UNIT"
     check "unit is hardened as the issue asks" sh -c "grep -qx 'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_RESOURCE' '$UNIT' \
         && grep -qx NoNewPrivileges=yes '$UNIT' && grep -qx ProtectSystem=strict '$UNIT'"
 }
 
-# Prometheus from Debian, on loopback, scraping the exporter every second with the shipped config.
+# Prometheus from Debian, on loopback, scraping the exporter every second with a shipped
+# config (default $SCRAPE); the TLS one takes the test's certificates and password file.
 start_prometheus() {
     local target=$1
     pport=$(free_port)
     sed -e "s/scrape_interval: 15s/scrape_interval: 1s/; s/scrape_timeout: 10s/scrape_timeout: 1s/" \
-        -e "s/- localhost:9477/- 127.0.0.1:$target/" "$SCRAPE" > "$T/prometheus.yml"
-    prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
+        -e "s/- [a-z0-9.-]*:9477\$/- 127.0.0.1:$target/" -e "s|/etc/prometheus/kvmlockstat/|$T/tls/|" \
+        -e "s/# \(cert_file\|key_file\):/\1:/" "${2:-$SCRAPE}" > "$T/prometheus.yml"
+    prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom-$pport" \
         --web.listen-address="127.0.0.1:$pport" --log.level=warn > "$T/prometheus.log" 2>&1 &
     ppid_=$!
     started+=("$ppid_")
@@ -315,11 +333,230 @@ test_clients() {
     check "no client left hanging after the stop ($((SECONDS - start)) s)" test $((SECONDS - start)) -lt 10
 }
 
+# A CA, the exporter's certificate for 127.0.0.1, Prometheus's client certificate signed by
+# the CA and a self-signed one no CA vouches for: made by openssl here, never committed.
+make_certs() {
+    local d=$T/tls
+    mkdir -p "$d" && chmod 700 "$d" || return 1
+    newkey() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/$1.key" "${@:2}"; }
+    signed() { openssl x509 -req -in "$d/$1.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+        -days 2 -copy_extensions copy -out "$d/$1.crt"; }
+    {
+        newkey ca -x509 -days 2 -subj /CN=kvmlockstat-test-ca -out "$d/ca.crt" &&
+        newkey server -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -out "$d/server.csr" &&
+        signed server && newkey prometheus -subj /CN=prometheus -out "$d/prometheus.csr" && signed prometheus &&
+        newkey rogue -x509 -days 2 -subj /CN=prometheus -out "$d/rogue.crt"
+    } > "$d/openssl.log" 2>&1 || return 1
+    chmod 600 "$d"/*.key
+}
+
+# web_config FILE PASSWORD [CLIENT_AUTH_TYPE]: the test's TLS (paths relative to the file) and
+# user prometheus; promtool must accept it (every file a test serves with is checked).
+web_config() {
+    {
+        printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n'
+        [ -n "${3:-}" ] && printf '  client_auth_type: %s\n  client_ca_file: ca.crt\n' "$3"
+        printf 'basic_auth_users:\n  prometheus: %s\n' "$(htpasswd -nbB prometheus "$2" | cut -d: -f2-)"
+    } > "$1.new" && mv "$1.new" "$1"
+    web_configs=$((web_configs + 1))
+    promtool check web-config "$1" > /dev/null 2>&1 || promtool_refused+=("$1 (${3:-})")
+}
+
+# fetch URL CURL_ARGS...: the status (000: no HTTP answer), the body in $T/body.
+fetch() {
+    local url=$1
+    shift
+    : > "$T/body"
+    curl -s --max-time 10 -o "$T/body" -w '%{http_code}' "$@" "$url"
+}
+https_get() { local port=$1; shift; fetch "https://127.0.0.1:$port/metrics" --cacert "$T/tls/ca.crt" "$@"; }
+no_metrics() { ! grep -q '^kvmlockstat_' "$T/body"; }
+refused() { [ "$1" != 200 ] && no_metrics; }
+served() { [ "$1" = 200 ] && grep -q '^kvmlockstat_build_info' "$T/body"; }
+
+# reload PID LOGNAME: SIGHUP, then the log's next --web-config line (up to 10 s).
+reload() {
+    local n
+    n=$(grep -c -- '--web-config' "$T/$2.log")
+    kill -HUP "$1"
+    for _ in $(seq 100); do
+        [ "$(grep -c -- '--web-config' "$T/$2.log")" -gt "$n" ] && break
+        sleep 0.1
+    done
+    grep -- '--web-config' "$T/$2.log" | tail -1
+}
+
+# promql_wait EXPR: until the query has a result (up to 30 s); its JSON in $T/q.json.
+promql_wait() {
+    for _ in $(seq 60); do
+        promql "$1" > "$T/q.json" && jq -e '.data.result | length > 0' "$T/q.json" > /dev/null && return 0
+        sleep 0.5
+    done
+    return 1
+}
+
+test_web_config_invalid() {
+    local d=$T/tls f out rc key
+    # file|the key its one line must name
+    while IFS='|' read -r f key; do
+        case $f in
+        bad-key) printf 'tls_server_config:\n  cert_fil: server.crt\n  key_file: server.key\n' ;;
+        missing-cert) printf 'tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n' ;;
+        bad-hash) printf 'basic_auth_users:\n  prometheus: $2y$05$notabcrypthash\n' ;;
+        wrong-key) printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: prometheus.key\n' ;;
+        bad-auth-type) printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: Sometimes\n' ;;
+        esac > "$d/$f.yml"
+        out=$("$K" exporter --listen "127.0.0.1:$(free_port)" --web-config "$d/$f.yml" 2>&1)
+        rc=$?
+        check "invalid web config ($f): exit $rc, one line naming $key: $out" \
+            sh -c "[ $rc -ne 0 ] && [ $rc -lt 128 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && printf '%s' \"\$1\" | grep -qF '$key: '" _ "$out"
+        check "promtool check web-config refuses it too ($f)" sh -c "! promtool check web-config '$d/$f.yml' > /dev/null 2>&1"
+    done <<'LIST'
+bad-key|tls_server_config.cert_fil
+missing-cert|tls_server_config.cert_file
+bad-hash|basic_auth_users.prometheus
+wrong-key|tls_server_config.key_file
+bad-auth-type|tls_server_config.client_auth_type
+LIST
+}
+
+# The exporter with the unit's capabilities behind TLS and basic auth, scraped by Prometheus
+# with the shipped TLS scrape config; then what it refuses, and reloads that swap the
+# password and then ask for client certificates, without detaching a probe.
+test_tls() {
+    local wc=$T/tls/web.yml port pid code v
+    port=$(free_port)
+    web_config "$wc" first-secret
+    printf 'first-secret\n' > "$T/tls/password"
+    if ! start_exporter tls setpriv --bounding-set="-all,$CAPS" -- "$K" exporter \
+        --listen "127.0.0.1:$port" --web-config "$wc"; then
+        fail "exporter starts with --web-config and the unit's capabilities"
+        sed 's/^/  /' "$T/tls.log"; return
+    fi
+    pid=$epid
+    check "the unit's capabilities read a key readable by root only (mode $(stat -c '%a, %U' "$T/tls/server.key")); serves https" \
+        grep -q "serving https://127.0.0.1:$port/metrics" "$T/tls.log"
+    bpf_ids "$pid" > "$T/tls.ids"
+    ppid_=
+    if start_prometheus "$port" "$TLS_SCRAPE"; then
+        if promql_wait 'kvmlockstat_probe_up{job="kvmlockstat"}'; then
+            pass "Prometheus scrapes over TLS with basic_auth: PromQL has $(jq '.data.result | length' "$T/q.json") kvmlockstat_probe_up series"
+        else
+            fail "Prometheus scrapes over TLS with basic_auth (no kvmlockstat_probe_up series in 30 s)"
+            promql 'up' | jq -c '.data.result[] | [.metric.instance, .value[1]]' | sed 's/^/  up: /'
+        fi
+    else
+        fail "prometheus starts with the TLS scrape config"; sed 's/^/  /' "$T/prometheus.log" | tail -5
+    fi
+    code=$(https_get "$port" -u prometheus:wrong)
+    check "wrong password: 401 and no metrics (got $code)" sh -c "[ $code = 401 ] && ! grep -q '^kvmlockstat_' '$T/body'"
+    code=$(https_get "$port")
+    check "no credentials: 401 and no metrics (got $code)" sh -c "[ $code = 401 ] && ! grep -q '^kvmlockstat_' '$T/body'"
+    code=$(fetch "http://127.0.0.1:$port/metrics")
+    check "plain HTTP to the TLS port: no metrics (HTTP status $code)" no_metrics
+    code=$(https_get "$port" -u prometheus:first-secret)
+    check "right password over TLS: served (got $code)" served "$code"
+
+    web_config "$wc" second-secret
+    v=$(reload "$pid" tls)
+    check "SIGHUP re-reads the file ($v)" sh -c "printf '%s' \"\$1\" | grep -q 're-read: 1 user'" _ "$v"
+    code=$(https_get "$port" -u prometheus:first-secret)
+    check "after the reload the old password is refused (got $code)" sh -c "[ $code = 401 ] && ! grep -q '^kvmlockstat_' '$T/body'"
+    code=$(https_get "$port" -u prometheus:second-secret)
+    check "after the reload the new password is served (got $code)" served "$code"
+    printf 'tls_server_config:\n  cert_fil: server.crt\n' > "$wc"
+    v=$(reload "$pid" tls)
+    check "a bad file on reload is refused and the old one kept: $v" \
+        sh -c "printf '%s' \"\$1\" | grep -q 'cert_fil: unknown key; keeping the previous one'" _ "$v"
+    code=$(https_get "$port" -u prometheus:second-secret)
+    check "and the kept one still serves (got $code)" served "$code"
+
+    printf 'second-secret\n' > "$T/tls/password"
+    web_config "$wc" second-secret RequireAndVerifyClientCert
+    v=$(reload "$pid" tls)
+    check "reload to RequireAndVerifyClientCert restarts the server on the same socket ($v)" \
+        sh -c "printf '%s' \"\$1\" | grep -q 'server restarted'" _ "$v"
+    code=$(https_get "$port" -u prometheus:second-secret)
+    check "RequireAndVerifyClientCert: a client without a certificate is refused (got $code)" refused "$code"
+    code=$(https_get "$port" -u prometheus:second-secret --cert "$T/tls/rogue.crt" --key "$T/tls/rogue.key")
+    check "RequireAndVerifyClientCert: a self-signed certificate is refused (got $code)" refused "$code"
+    code=$(https_get "$port" -u prometheus:second-secret --cert "$T/tls/prometheus.crt" --key "$T/tls/prometheus.key")
+    check "RequireAndVerifyClientCert: a certificate signed by the CA is served (got $code)" served "$code"
+    if [ -n "$ppid_" ]; then
+        sleep 4
+        v=$(promql 'max_over_time(up{job="kvmlockstat"}[3s])' | jq -r '.data.result[0].value[1]')
+        check "Prometheus, with its CA-signed certificate, scrapes the restarted server (up in the last 3 s: ${v:-none})" test "$v" = 1
+        kill -TERM "$ppid_"; wait "$ppid_" 2>/dev/null
+    fi
+    web_config "$wc" second-secret RequireAnyClientCert
+    reload "$pid" tls > /dev/null
+    code=$(https_get "$port" -u prometheus:second-secret --cert "$T/tls/rogue.crt" --key "$T/tls/rogue.key")
+    check "RequireAnyClientCert: a self-signed certificate is served (got $code)" served "$code"
+    code=$(https_get "$port" -u prometheus:second-secret)
+    check "RequireAnyClientCert: a client without a certificate is refused (got $code)" refused "$code"
+    bpf_ids "$pid" > "$T/tls.ids.after"
+    check "reloads detached no probe: the same BPF programs, links and maps ($(grep -c . "$T/tls.ids"))" \
+        cmp -s "$T/tls.ids" "$T/tls.ids.after"
+    check "promtool check web-config accepts every file the tests served with ($web_configs; refused: ${promtool_refused[*]:-none})" \
+        test "${#promtool_refused[@]}" = 0 -a "$web_configs" -ge 3
+    stop_exporter "$pid" "$T/tls.ids" "TLS exporter" tls
+}
+
+# slow_client PORT: a request a byte every 0.2 s (about 50 s in all); prints the seconds until
+# the server cut it off and keeps what came back in $T/slow.out; fails if never cut off.
+slow_client() {
+    local fd t0 rc req
+    req=$'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: '"$(printf 'a%.0s' $(seq 200))"$'\r\n\r\n'
+    exec {fd}<>"/dev/tcp/127.0.0.1/$1" || return 1
+    t0=$(date +%s.%N)
+    (
+        trap '' PIPE
+        for ((i = 0; i < ${#req}; i++)); do
+            printf '%s' "${req:i:1}" >&"$fd" 2> /dev/null || exit 0
+            sleep 0.2
+            read -r -t 0 -u "$fd" && exit 0    # readable: the server's end (or an answer)
+        done
+        exit 1
+    )
+    rc=$?
+    awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }'
+    timeout 2 cat <&"$fd" > "$T/slow.out" 2> /dev/null
+    exec {fd}<&-
+    return $rc
+}
+
+test_limits() {
+    local port pid fds=() fd t code
+    port=$(free_port)
+    if ! start_exporter limits "$K" exporter --listen "127.0.0.1:$port" --timeout 4 --max-connections 4; then
+        fail "exporter (--timeout 4 --max-connections 4) starts"; return
+    fi
+    pid=$epid
+    bpf_ids "$pid" > "$T/limits.ids"
+    # libmicrohttpd's own timeout restarts at every byte: this is the deadline's doing.
+    t=$(slow_client "$port")
+    check "a client sending its headers a byte every 0.2 s is cut off within --timeout 4 (after ${t:-never} s), no metrics" \
+        sh -c "[ -n '$t' ] && awk -v t='$t' 'BEGIN { exit !(t <= 5) }' && ! grep -q kvmlockstat_ '$T/slow.out'"
+    for _ in 1 2 3 4; do exec {fd}<>"/dev/tcp/127.0.0.1/$port" && fds+=("$fd"); done
+    code=$(fetch "http://127.0.0.1:$port/metrics" --max-time 2)
+    check "--max-connections 4 with 4 silent clients: a 5th gets nothing (HTTP status $code)" refused "$code"
+    for fd in "${fds[@]}"; do exec {fd}<&-; done
+    code=$(fetch "http://127.0.0.1:$port/metrics")
+    check "once they close, it is served (got $code)" served "$code"
+    code=$(fetch "http://127.0.0.1:$port/metrics" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)")
+    check "headers of 20 kB: 431 and no metrics (got $code)" sh -c "[ $code = 431 ] && ! grep -q kvmlockstat_ '$T/body'"
+    code=$(fetch "http://127.0.0.1:$port/metrics?$(head -c 20000 /dev/zero | tr '\0' a)")
+    check "a request line of 20 kB: 414 and no metrics (got $code)" sh -c "[ $code = 414 ] && ! grep -q kvmlockstat_ '$T/body'"
+    code=$(fetch "http://127.0.0.1:$port/metrics" -H "X-Big: $(head -c 8000 /dev/zero | tr '\0' a)")
+    check "headers of 8 kB are still served (got $code)" served "$code"
+    stop_exporter "$pid" "$T/limits.ids" "limits exporter" limits
+}
+
 if [ "$(id -u)" != 0 ]; then
     skip "exporter: needs root to load BPF programs"
     finish; exit
 fi
-for tool in curl promtool prometheus bpftool jq setpriv perf; do
+for tool in curl promtool prometheus bpftool jq setpriv perf openssl htpasswd; do
     command -v $tool > /dev/null || { fail "$tool missing (scripts/setup.sh installs it)"; finish; exit; }
 done
 test_bad_input
@@ -332,4 +569,12 @@ else
     skip "exporter against a real VM: no usable /dev/kvm here (contend cannot create a VM)"
 fi
 test_clients
+web_configs=0 promtool_refused=()
+if make_certs; then
+    test_web_config_invalid
+    test_tls
+else
+    fail "openssl makes the test's certificates"; sed 's/^/  /' "$T/tls/openssl.log"
+fi
+test_limits
 finish
