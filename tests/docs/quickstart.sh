@@ -34,7 +34,7 @@ ln -s "$B" "$T/build"
 {
     echo 'set -eE -o pipefail'
     echo 'trap '\''echo "FAIL: block $BLOCK: \"$BASH_COMMAND\" exited $?"'\'' ERR'
-    echo 'trap '\''kill $(jobs -p) 2>/dev/null; wait'\'' EXIT'
+    echo 'trap '\''trap - ERR; kill $(jobs -p) 2>/dev/null; wait'\'' EXIT'
     echo 'BLOCK=1'
     blocks | awk '/^#@end / { n = $2; $1 = $2 = ""; sub(/^ +/, "");
                              printf "echo \"PASS: block %d: %s\"\nBLOCK=%d\n", n, $0, n + 1; next } { print }'
