@@ -79,12 +79,15 @@ same() {
     { fail "no live options read from --help or the man page: the parsers no longer fit"; finish; exit; }
 
 # Subcommands: `kvmlockstat help`, the man page's SUBCOMMANDS, the completion's first word.
-h_sub=$("$K" help | awk '/^subcommands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }' | sort -u)
+# A subcommand list may be in `kvmlockstat help` and in `--help`: a block after a line
+# ending in "subcommands:" (any case), one "  NAME  what" line each.
+subcmd_list() { awk 'tolower($0) ~ /subcommands:$/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }'; }
+h_sub=$( { "$K" help; "$K" --help; } | subcmd_list | sort -u)
 h_sub=$(printf '%s\nhelp\n' "$h_sub" | sort -u)
 same "subcommands" "kvmlockstat help" "$h_sub" "man SUBCOMMANDS" "$(man_subcmds)"
 same "subcommands" "kvmlockstat help" "$h_sub" "completion" "$(complete_words kvmlockstat '' | sort -u)"
 
-for sub in $("$K" help | awk '/^subcommands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }'); do
+for sub in $(grep -vx help <<< "$h_sub"); do
     h=$(help_opts "$sub")
     same "$sub options" "--help" "$h" "man page" "$(man_opts man/kvmlockstat.8 "$sub")"
     same "$sub options" "--help" "$h" "completion" "$(comp_opts kvmlockstat "$sub" -)"
