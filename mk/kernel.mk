@@ -1,4 +1,4 @@
-# Lab kernels before/after the kernel-patches/ series (issue 5).
+# Lab kernels before/after the kernel-patches/ series.
 # Included by the top-level Makefile (which sets OUT); scripts do the work,
 # each caching under $(OUT)/kernel so a repeated target costs seconds.
 #   make kernel-deps            host packages (cross gcc, pahole, linux-source-6.1, qemu)

@@ -1,5 +1,5 @@
 # The lab: real stage-2 dirty-logging faults under kvmlockstat, inside qemu with
-# nested virtualization on Debian's stock 6.1 kernels (scripts/lab/README.md).
+# nested virtualization on Debian's stock 6.1 kernels (docs/labs.md).
 #   make lab [LAB_ARCH=arm64|x86_64] [LAB_VCPUS="1 2 4"] [LAB_CPUS=N] [LAB_MEM=2G]
 #            [LAB_KERNEL=path/to/Image] [LAB_RESULTS=dir]
 #   make lab-smoke    both architectures, small, with assertions (part of `make test`)

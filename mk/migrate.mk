@@ -1,4 +1,4 @@
-# The migration lab (issue 12): a real QEMU live migration inside the lab VM, the
+# The migration lab: a real QEMU live migration inside the lab VM, the
 # guest's own progress beside kvmlockstat's timeline (scripts/lab/migrate/).
 #   make lab-migrate [LAB_ARCH=arm64|x86_64] [LAB_KERNEL=before|PATH] [MIG_...=]
 # The guest-side tools, built for the lab's architecture by scripts/lab/migrate/run.sh:

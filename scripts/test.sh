@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/.."
 
-all_suites="unit integration timeline fault-host perfdata fuzz lab-smoke diff lab-mmu-lock lab-timeline lab-migrate kernel exporter lab-exporter fresh"
+all_suites="unit docs integration timeline fault-host perfdata fuzz lab-smoke diff lab-mmu-lock lab-timeline lab-migrate kernel exporter lab-exporter fresh"
 suites=${TEST_SUITES:-$all_suites}
 log=build/test-logs
 tp=0 tf=0 ts=0 broken=()
@@ -23,6 +23,7 @@ mkdir -p "$log"
 suite_cmd() {
     case $1 in
     unit) echo "make -s unit" ;;
+    docs) echo "make -s docs-check" ;;
     integration) echo "make -s integration" ;;
     timeline) echo "make -s timeline" ;;
     perfdata) echo "make -s perfdata-integration" ;;

@@ -57,23 +57,20 @@ enum { OPT_LISTEN = 0x200, OPT_PER_VCPU, OPT_GRACE, OPT_TIMEOUT, OPT_THREADS, OP
        OPT_FAULT_TYPES, OPT_WEB_CONFIG, OPT_MAX_CONNS };
 
 static const struct argp_option exporter_options[] = {
-	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics there (default " DEFAULT_LISTEN
-	  ": every IPv4 address; [::1]:PORT for IPv6; ADDR is numeric or localhost)", 0 },
+	{ "listen", OPT_LISTEN, "ADDR:PORT", 0, "Serve /metrics there (default " DEFAULT_LISTEN ")", 0 },
 	{ "per-vcpu", OPT_PER_VCPU, NULL, 0, "Split fault series by a vcpu label", 0 },
 	{ "grace", OPT_GRACE, "SECONDS", 0, "Keep an exited VM's series this long (default 300)", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Drain the probes every SECONDS (default 1)", 0 },
 	{ "timeout", OPT_TIMEOUT, "SECONDS", 0, "Close a connection idle this long, or still "
 	  "sending its TLS handshake and headers after this long (default 10)", 0 },
 	{ "threads", OPT_THREADS, "N", 0, "HTTP threads (default 4)", 0 },
-	{ "max-connections", OPT_MAX_CONNS, "N", 0, "Serve at most N connections at once; more "
-	  "wait in the listen queue (default 64)", 0 },
-	{ "web-config", OPT_WEB_CONFIG, "FILE", 0, "TLS, client certificates and basic auth, in "
-	  "Prometheus's web-config format (promtool check web-config); SIGHUP re-reads it", 0 },
-	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Probe _raw_{read,write}_{lock,unlock} "
-	  "for exact hold times (costly: every rwlock in the kernel; see live --help)", 0 },
-	{ "fault-types", OPT_FAULT_TYPES, NULL, 0, "Probe every fault: stage2_faults_total by type "
-	  "and the fast path over permission faults (costly; see live --help). Without it, where "
-	  "KVM counts faults (x86), faults_total and fast_path_fixes_total are KVM's own counters", 0 },
+	{ "max-connections", OPT_MAX_CONNS, "N", 0, "At most N connections at once (default 64)", 0 },
+	{ "web-config", OPT_WEB_CONFIG, "FILE", 0, "TLS and basic auth, Prometheus web-config "
+	  "format; SIGHUP re-reads it", 0 },
+	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Exact mmu_lock hold times (costly: "
+	  "probes every rwlock; see kvmlockstat(8))", 0 },
+	{ "fault-types", OPT_FAULT_TYPES, NULL, 0, "Faults by type (costly: a probe on every "
+	  "fault; see kvmlockstat(8))", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's and libmicrohttpd's messages", 0 },
 	{},
 };

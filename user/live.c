@@ -50,37 +50,24 @@ enum { OPT_BACKEND = 0x100, OPT_PERF_DATA, OPT_FOLDED, OPT_LOCK_FUNCTIONS, OPT_T
        OPT_PROG_STATS, OPT_FAULT_LATENCY, OPT_FAULT_TYPES };
 
 static const struct argp_option live_options[] = {
-	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process (must hold a KVM VM fd)", 0 },
-	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C, SIGTERM or COMMAND's exit)", 0 },
+	{ "pid", 'p', "PID", 0, "Only VMs of this VMM process", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or COMMAND's exit)", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Live table every SECONDS (default 1; 0: summary only)", 0 },
-	{ "all-locks", 'a', NULL, 0, "Show every contended lock, not only KVM mmu_locks", 0 },
-	{ "json", 'j', "FILE", 0, "Write the run as a JSON record (schema kvmlockstat-run/1)", 0 },
-	{ "perf-data", OPT_PERF_DATA, "FILE", 0, "Write contended call chains as perf.data (perf report -i FILE)", 0 },
-	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks (comm;frame;...;frame wait_ns) for flame graphs", 0 },
-	{ "timeline", OPT_TIMELINE, "FILE", 0, "Write one CSV row per interval (-i) per VM: faults, "
-	  "fast path, mmu_lock waits by mode and writer path, dirty-log ioctls; also in -j's record", 0 },
-	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Also probe _raw_{read,write}_{lock,unlock} "
-	  "(out of line on x86): exact mmu_lock hold and acquisition times, at a cost on every "
-	  "rwlock in the kernel (x86 lab: 1.11x the untraced time, against 1.05x without; "
-	  "arm64 inlines them: no cost there); without it hold time comes from the critical "
-	  "sections", 0 },
-	{ "backend", OPT_BACKEND, "NAME", 0, "Force a probe backend; repeat for both families. "
-	  "Lock contention: tp_btf|raw_tp. Faults: auto|fentry|kprobe|tracepoint "
-	  "(auto: fentry, else kprobe, else tracepoints)", 0 },
-	{ "fault-latency", OPT_FAULT_LATENCY, NULL, 0, "Also time every fault (latency "
-	  "mean/p50/p99/max and histogram) and, on arm64, each relax_perms and stage2_map "
-	  "section under mmu_lock: an exit probe on every fault (make bench: x86 lab 1.70x the "
-	  "untraced time against 1.04x by default; arm64 lab, instructions: 2.90x against 1.61x "
-	  "on 6.1's kprobes, 1.87x against 1.18x on 6.12's fentry)", 0 },
-	{ "fault-types", OPT_FAULT_TYPES, NULL, 0, "Count each fault with a probe, split by type "
-	  "(translation, permission, access flag, other) with the fast-path hit rate over "
-	  "permission faults (arm64: and the vCPU id). Without it, where KVM counts faults "
-	  "itself (x86: pf_taken, pf_fast), kvmlockstat reads KVM's counters, which costs the "
-	  "guest nothing; a probe per fault costs 1.18x the untraced time (x86 lab, against 1.04x; "
-	  "arm64 lab, instructions: 1.98x against 1.61x on 6.1, 1.27x against 1.18x on 6.12)", 0 },
-	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "At the end, print each BPF program's run count "
-	  "and run time (kernel BPF stats, switched on for the run) and kvmlockstat's own CPU "
-	  "time and RSS on stderr: what each probe costs", 0 },
+	{ "all-locks", 'a', NULL, 0, "Every contended lock, not only KVM mmu_locks", 0 },
+	{ "json", 'j', "FILE", 0, "Write the run as a JSON record", 0 },
+	{ "perf-data", OPT_PERF_DATA, "FILE", 0, "Write contended call chains as perf.data", 0 },
+	{ "folded", OPT_FOLDED, "FILE", 0, "Write contended call chains as folded stacks", 0 },
+	{ "timeline", OPT_TIMELINE, "FILE", 0, "Write one CSV row per interval per VM", 0 },
+	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Exact mmu_lock hold times (costly: "
+	  "probes every rwlock; see kvmlockstat(8))", 0 },
+	{ "backend", OPT_BACKEND, "NAME", 0, "Force a probe backend: tp_btf|raw_tp, "
+	  "auto|fentry|kprobe|tracepoint", 0 },
+	{ "fault-latency", OPT_FAULT_LATENCY, NULL, 0, "Time every fault (costly: a probe on "
+	  "every fault exit; see kvmlockstat(8))", 0 },
+	{ "fault-types", OPT_FAULT_TYPES, NULL, 0, "Faults by type (costly: a probe on every "
+	  "fault; see kvmlockstat(8))", 0 },
+	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "At the end, each BPF program's run time and "
+	  "kvmlockstat's CPU time", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{},
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make before-after: the seed's two tables, measured in the lab on the kernels
+# make before-after: the cover letter's two tables, measured in the lab on the kernels
 # before and after kernel-patches/ (built by scripts/kernel/build.sh).
 #   1. kvm-dirtylog under kvmlockstat, through the lab runner (scripts/lab/lab.sh
 #      with LAB_KERNEL=<our Image>), per vCPU count
@@ -9,7 +9,7 @@
 #   BA_VCPUS="1 2"     vCPU counts (the lab VM has BA_CPUS emulated CPUs)
 #   BA_CPUS=2          emulated CPUs of the lab VM
 #   BA_SIZE=64M        guest memory per vCPU (kvm-dirtylog -b, dirty_log_perf_test -b)
-#   BA_ITER=4          logged passes (the seed used 2; on 6.1, where a fault that splits a
+#   BA_ITER=4          logged passes (the cover letter used 2; on 6.1, where a fault that splits a
 #                      block keeps the write lock, passes 1-2 split blocks and only
 #                      passes from 3 on show the read-lock fast path)
 #   BA_PERFTEST=1      also run dirty_log_perf_test (0: skip)

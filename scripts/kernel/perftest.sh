@@ -2,7 +2,7 @@
 # Run the kernel's own dirty_log_perf_test (built by selftest.sh from the same
 # tree) on one lab kernel, as a second workload beside kvm-dirtylog:
 #   scripts/kernel/perftest.sh before|after
-# The seed's command line, scaled to the lab VM:
+# The cover letter's command line, scaled to the lab VM:
 #   dirty_log_perf_test -b $PERFTEST_MEM -m 2 -i $PERFTEST_ITER -s $PERFTEST_BACKING -v N
 # for N in $PERFTEST_VCPUS. Next to the test the kernel counts, in tracefs:
 #   - lock:contention_begin by lock address and flags; the host picks

@@ -3,7 +3,7 @@
 #   deps (deps.sh) -> static builds -> initramfs -> boot Debian's stock 6.1 kernel
 #   under qemu with nested virtualization -> kvm-dirtylog under kvmlockstat for
 #   each vCPU count -> results (over the console, md5-checked) -> table.
-# All settings come from the environment; see scripts/lab/README.md.
+# All settings come from the environment; see docs/labs.md.
 set -euo pipefail
 cd "$(dirname "$(realpath "$0")")/../.."
 

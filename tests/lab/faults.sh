@@ -79,7 +79,7 @@ check_fault_perm_per_vcpu() {
     fi
 }
 
-# The seed's figure: relaxations under the read lock (arm64) or lockless fixes
+# The cover letter's figure: relaxations under the read lock (arm64) or lockless fixes
 # (x86) / permission faults.  Stock 6.1 has the change: near 100%.  A kernel
 # without it (mmu_lock a spinlock: the record's hold has a "spin" mode, as on
 # LAB_KERNEL=build/kernel/before/Image) relaxes everything under the lock: 0%.

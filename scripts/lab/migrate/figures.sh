@@ -1,5 +1,5 @@
 #!/bin/bash
-# figures.sh RESULTS: the seed's three figures from one migration lab run: seconds the
+# figures.sh RESULTS: the cover letter's three figures from one migration lab run: seconds the
 # guest's progress rate stayed more than 99 %, 50 % and 10 % below its baseline (the
 # median rate over the second half of the samples before the migration started), from
 # the start of the migration to the end of the log, beside the cover letter's; and what

@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh: the migration lab (what `make lab-migrate` runs). Fetches Debian's QEMU for
 # the lab's architecture (fetch-qemu.sh), boots the lab with guest.sh as its guest
-# script and the guest-side tools (LAB_EXTRA_BINS, built by lab.sh), then prints the seed's three figures beside
+# script and the guest-side tools (LAB_EXTRA_BINS, built by lab.sh), then prints the cover letter's three figures beside
 # the cover letter's (figures.sh) and plots the timeline with the guest's progress.
 # Settings (environment or make variables), defaults for a short run:
 #   LAB_ARCH arm64|x86_64; LAB_KERNEL before (the kernel-patches/ "before" kernel, arm64)
