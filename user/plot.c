@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,33 @@ static void put_plot(FILE *f, int col, const struct plot_series *before,
 	fputc('\n', f);
 }
 
+static bool any_finite(const double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(v[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Dirty memory time comes from kvm-dirtylog's reports beside the records:
+ * without one the panel says so and draws no line (a line needs a point,
+ * and a missing figure is not a zero).
+ */
+static void put_dirty_panel(FILE *f, const struct plot_series *before,
+			    const struct plot_series *after)
+{
+	if (any_finite(before->dirty_ms, before->n) ||
+	    (after && any_finite(after->dirty_ms, after->n))) {
+		put_plot(f, 2, before, after);
+		return;
+	}
+	fputs("set label 1 \"not measured:\nno kvm-dirtylog report beside the records\" "
+	      "at graph 0.5,0.5 center\n"
+	      "plot [0:1] [0:1] NaN notitle\n"
+	      "unset label 1\n", f);
+}
+
 static void put_panels(FILE *f, const struct plot_series *before,
 		       const struct plot_series *after)
 {
@@ -103,7 +131,7 @@ static void put_panels(FILE *f, const struct plot_series *before,
 	      "set title 'Dirty memory pass time'\n"
 	      "set ylabel 'time (ms)'\n"
 	      "set format y '%g'\n", f);
-	put_plot(f, 2, before, after);
+	put_dirty_panel(f, before, after);
 	fputs("set title 'kvm->mmu_lock contentions'\n"
 	      "set ylabel 'contentions'\n"
 	      "set format y '%.1s%c'\n", f);	/* 1.8M, not 1.8e+06 */

@@ -94,4 +94,16 @@ expect_fail "one input only" "two inputs" "$K" diff "$B"
 "$K" plot -o "$T/scaling" "$B" "$A" 2> "$T/plot.err"
 check "plot writes an SVG" grep -q '<svg' "$T/scaling.svg"
 check "plot writes a PNG" sh -c "head -c 8 '$T/scaling.png' | od -An -tx1 | grep -q '89 50 4e 47'"
+# Records without kvm-dirtylog's reports: that panel says so, the other is drawn.
+mkdir "$T/bare-b" "$T/bare-a" && cp "$B"/kvmlockstat-v*.json "$T/bare-b" && cp "$A"/kvmlockstat-v*.json "$T/bare-a"
+"$K" plot -o "$T/bare" "$T/bare-b" "$T/bare-a" > "$T/bare.err" 2>&1
+check "plot of sweeps without dirty-log reports exits 0: $(head -c 200 "$T/bare.err")" test $? -eq 0
+check "  its dirty-time panel says why it has no line" grep -q 'no kvm-dirtylog report' "$T/bare.svg"
+check "  no gnuplot internals" sh -c "! grep -q 'range is invalid' '$T/bare.err'"
+# Two single runs (one vCPU count): one line saying what a scaling chart needs.
+"$K" plot -o "$T/two" "$B"/kvmlockstat-v1.json "$A"/kvmlockstat-v1.json > "$T/two.err" 2>&1
+rc=$?
+check "plot of two single runs: refused in one line ($(head -1 "$T/two.err"))" \
+    sh -c "[ $rc -ne 0 ] && [ \$(wc -l < '$T/two.err') -eq 1 ] && grep -q 'two or more vCPU counts' '$T/two.err'"
+check "  and writes nothing" test ! -e "$T/two.png" -a ! -e "$T/two.svg"
 finish

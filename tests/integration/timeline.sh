@@ -29,6 +29,9 @@ test_bad_input() {
     expect_error "plot --timeline: stray argument" "unexpected argument" \
         "$K" plot --timeline "$T/none.csv" extra
     check "no half-written output from refused runs" test ! -e "$T/x.csv" -a ! -e "$T/x.csv.part"
+    "$K" plot --help > "$T/plot-help" 2>&1
+    check "plot --help lists both modes (sweeps, --timeline)" \
+        sh -c "grep -q 'BEFORE \[AFTER\]' '$T/plot-help' && grep -q -- '--timeline' '$T/plot-help'"
 }
 
 # Sum of column COL over the rows of VMM PID.
