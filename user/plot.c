@@ -172,7 +172,11 @@ static void put_script(FILE *f, const struct outputs *o, const struct chart *c)
 	      "set style line 2 lc rgb '#2471a3' lw 2 pt 5 ps 0.8\n"
 	      "set style line 3 lc rgb '#27ae60' lw 2 pt 9 ps 0.8\n"
 	      "set style line 4 lc rgb '#8e44ad' lw 2 pt 11 ps 0.8\n"
-	      "set style line 5 lc rgb '#7f8c8d' lw 1.5 dt 2\n", f);
+	      "set style line 5 lc rgb '#7f8c8d' lw 1.5 dt 2\n"
+	      "set style line 6 lc rgb '#d68910' lw 2 pt 13 ps 0.8\n"
+	      "set style line 7 lc rgb '#17a589' lw 2 pt 3 ps 0.8\n"
+	      "set style line 8 lc rgb '#1c2833' lw 2 pt 1 ps 0.8\n"
+	      "set style line 9 lc rgb '#e84393' lw 2 pt 2 ps 0.8\n", f);
 	c->data(f, c->ctx);
 	for (i = 0; i < NR_FORMATS; i++) {
 		fputs("set terminal ", f);
@@ -385,6 +389,14 @@ static void put_range(FILE *f, const char *axis, const double *const *ys, size_t
 			if (isfinite(ys[l][i]) && ys[l][i] > max)
 				max = ys[l][i];
 	fprintf(f, "set %srange [0:%.17g]\n", axis, max > 0 ? max * 1.08 : 1);
+	/* SI prefixes only for big numbers: "200.0m" under 1 reads as a second unit. */
+	fprintf(f, "set format %s '%s'\n", axis, max >= 1000 ? "%.1s%c" : "%g");
+}
+
+/* Line l's style: 1-4 and 6-9 (PLOT_MAX_LINES distinct colours); 5 is the overlay's. */
+static size_t line_style(size_t l)
+{
+	return l < 4 ? l + 1 : l + 2;
 }
 
 static void time_panel(FILE *f, const struct plot_time_chart *tc, size_t p, int *col)
@@ -410,7 +422,7 @@ static void time_panel(FILE *f, const struct plot_time_chart *tc, size_t p, int 
 	fputs("plot", f);
 	for (size_t l = 0; l < pn->nr_lines; l++) {
 		fprintf(f, "%s $tl using 1:%d with steps ls %zu title ", l ? "," : "", (*col)++,
-			l % 4 + 1);
+			line_style(l));
 		put_quoted(f, pn->lines[l].title);
 	}
 	if (tc->overlay_n) {
