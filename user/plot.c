@@ -118,7 +118,7 @@ static void put_dirty_panel(FILE *f, const struct plot_series *before,
 		put_plot(f, 2, before, after);
 		return;
 	}
-	fputs("set label 1 \"not measured:\nno kvm-dirtylog report beside the records\" "
+	fputs("set label 1 \"not measured:\\nno kvm-dirtylog report beside the records\" "
 	      "at graph 0.5,0.5 center\n"
 	      "plot [0:1] [0:1] NaN notitle\n"
 	      "unset label 1\n", f);
