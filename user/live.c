@@ -271,6 +271,7 @@ static int tick(struct collector *c, struct run *total, bool print,
 	delta.interval_s = iv->t_end_s - iv->t_start_s;
 	delta.all_locks = total->all_locks;
 	err = collect_drain(c, &delta);
+	run_stamp_stacks(&delta, iv->t_end_s * 1e9);	/* perf.data's sample times */
 	if (!err)
 		err = run_merge(total, &delta);
 	if (!err)

@@ -369,6 +369,8 @@ static int merge_lock(struct run *dst, const struct lock_rec *src)
 			return -ENOMEM;
 		s->count += ss->count;
 		s->total_ns += ss->total_ns;
+		if (ss->last_ns > s->last_ns)
+			s->last_ns = ss->last_ns;
 		s->path = ss->path;
 		if (ss->nr_ips) {
 			s->nr_ips = ss->nr_ips;
@@ -417,6 +419,13 @@ int run_merge(struct run *dst, const struct run *src)
 	for (int d = 0; d < NR_DROPS; d++)
 		dst->drops[d] += src->drops[d];
 	return 0;
+}
+
+void run_stamp_stacks(struct run *r, uint64_t t_ns)
+{
+	for (size_t i = 0; i < r->nr_locks; i++)
+		for (size_t j = 0; j < r->locks[i].nr_stacks; j++)
+			r->locks[i].stacks[j].last_ns = t_ns;
 }
 
 void lock_wait_paths(const struct lock_rec *l, struct count_ns out[NR_WAIT_PATHS])

@@ -43,6 +43,7 @@ struct stack_rec {
 	uint32_t tid, mode;
 	uint32_t path;			/* enum wait_path */
 	uint64_t count, total_ns;
+	uint64_t last_ns;		/* end of the last interval it waited in, since the run began */
 	uint32_t nr_ips;
 	uint64_t ips[MAX_STACK_DEPTH];	/* innermost first */
 };
@@ -199,6 +200,8 @@ const char *vm_hold(const struct vm_rec *v, int mode, struct wait_stat *out);
 
 /* Adds everything in src (one interval) into dst (the whole run). */
 int run_merge(struct run *dst, const struct run *src);
+/* Marks every stack of an interval's drain as waited in by t_ns (since the run began). */
+void run_stamp_stacks(struct run *r, uint64_t t_ns);
 /* Totals of a VM's mmu_lock, zero when it never contended. */
 const struct lock_rec *vm_lock(const struct run *r, const struct vm_rec *vm);
 /* Locks sorted by total wait, most first; caller frees the array. */

@@ -79,6 +79,7 @@ static json_object *stack_json(const struct stack_rec *s, const struct ksyms *k)
 	put(o, "mode", json_object_new_string(mode_names[s->mode < NR_MODES ? s->mode : MODE_OTHER]));
 	put(o, "count", u64(s->count));
 	put(o, "wait_ns", u64(s->total_ns));
+	put(o, "last_ns", u64(s->last_ns));
 	put(o, "path", json_object_new_string(wait_path_names[s->path < NR_WAIT_PATHS ?
 							      s->path : WP_OTHER]));
 	for (uint32_t i = 0; i < s->nr_ips; i++) {
@@ -561,6 +562,7 @@ static void read_stack(struct rd *c, json_object *o, const char *path, void *arg
 		return;
 	s->count = get_u64(c, o, path, "count", true);
 	s->total_ns = get_u64(c, o, path, "wait_ns", true);
+	s->last_ns = get_u64(c, o, path, "last_ns", false);
 	get_str(c, o, path, "path", mode, sizeof(mode), false);
 	m = *mode ? name_index(wait_path_names, NR_WAIT_PATHS, mode) : WP_OTHER;
 	if (m < 0)
