@@ -1,8 +1,8 @@
 # Unit tests of the core's user-space modules (model, JSON record).
 # Built from source: they need no BPF toolchain, skeleton or root.
-CORE_TEST_SRCS := user/model.c user/record.c user/atomic_write.c user/ksyms.c user/lockname.c \
+CORE_TEST_SRCS := user/model.c user/record.c user/atomic_write.c user/ksyms.c user/lockname.c user/table.c \
 		  user/timeline.c user/waitpath.c
-CORE_UNIT := $(addprefix $(OUT)/tests/test_,model record lockname waitpath timeline)
+CORE_UNIT := $(addprefix $(OUT)/tests/test_,model record lockname waitpath timeline table)
 UNIT_TESTS += $(CORE_UNIT)
 
 $(CORE_UNIT): $(OUT)/tests/test_%: tests/unit/test_%.c $(CORE_TEST_SRCS) $(wildcard user/*.h) bpf/kvmlockstat.h
