@@ -502,10 +502,7 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 		run_add_missing(r, metric_titles[m], why);
 		snprintf(line + used, sizeof(line) - used, "%s%s", used ? ", " : "", metric_titles[m]);
 	}
-	if (line[0])
-		fprintf(stderr, "kvmlockstat: not measured: %s: %s\n", line,
-			forced >= 0 || t->text[0] ? general :
-			"probe points missing on this kernel (see the summary)");
+	/* What is missing is said once, in the summary (run->missing). */
 }
 
 int fault_attach(struct fault_probes **out, struct fault_opts *o, struct run *r)

@@ -299,6 +299,10 @@ static int trace_loop(struct collector *c, struct run *r, const struct live_opts
 
 		if (now >= deadline || (ch->pid && child_poll(ch)))
 			break;
+		if (o->pid && process_gone(o->pid)) {
+			fprintf(stderr, "kvmlockstat: process %u exited: the run ends with it\n", o->pid);
+			break;
+		}
 		if (now >= next) {
 			struct interval_span iv = clock_span(rc, now);
 
@@ -360,6 +364,8 @@ static int run_live(const struct live_opts *o)
 	attach_set_verbose(o->verbose);
 	if (attach_preflight(&r) || (o->pid && check_target(o->pid)))
 		return 1;
+	if (o->command && child_runnable(o->command[0]))
+		return 127;	/* as a shell says "not found", before any probe is on */
 	if (o->timeline && !(tl = timeline_open(o->timeline)))
 		return 1;
 	sink = (struct interval_sink){ tl ? timeline_sink : NULL, tl };

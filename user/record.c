@@ -808,10 +808,20 @@ int record_parse(const char *name, const char *text, size_t len, struct run *r,
 	root = json_tokener_parse_ex(tok, text, len);
 	if (!root || json_tokener_get_parse_end(tok) < len) {
 		enum json_tokener_error je = json_tokener_get_error(tok);
+		size_t at = json_tokener_get_parse_end(tok), blank = 0;
 
-		snprintf(err, errlen, "%s: not valid JSON (%s at byte %zu)", name,
-			 root ? "trailing data" : json_tokener_error_desc(je),
-			 json_tokener_get_parse_end(tok));
+		while (blank < len && strchr(" \t\r\n", text[blank]) && text[blank])
+			blank++;
+		/* In a reader's words, not json-c's ("continue" is its "need more input"). */
+		if (blank == len)
+			snprintf(err, errlen, "%s: empty file", name);
+		else if (!root && je == json_tokener_continue)
+			snprintf(err, errlen, "%s: truncated at byte %zu", name, len);
+		else if (root)
+			snprintf(err, errlen, "%s: more after the record, at byte %zu", name, at);
+		else
+			snprintf(err, errlen, "%s: not valid JSON at byte %zu (%s)", name, at,
+				 json_tokener_error_desc(je));
 		json_object_put(root);
 		json_tokener_free(tok);
 		return -EINVAL;

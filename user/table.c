@@ -491,8 +491,26 @@ static void summary_notes(FILE *f, const struct run *r)
 		}
 	if (any)
 		fputc('\n', f);
-	for (size_t i = 0; i < r->nr_missing; i++)
-		put_wrapped(f, "  ", "not measured: %s: %s", r->missing[i].what, r->missing[i].why);
+	/*
+	 * Once per reason, the figures it cost together; options not asked for
+	 * ("opt-in: ...") are --help's business and stay in the record only.
+	 */
+	for (size_t i = 0; i < r->nr_missing; i++) {
+		char what[512] = "";
+		size_t j, len = 0;
+
+		if (!strncmp(r->missing[i].why, "opt-in:", 7))
+			continue;
+		for (j = 0; j < i && strcmp(r->missing[j].why, r->missing[i].why); j++)
+			;
+		if (j < i)
+			continue;	/* said with the first of its reason */
+		for (j = i; j < r->nr_missing; j++)
+			if (!strcmp(r->missing[j].why, r->missing[i].why))
+				len += snprintf(what + len, len < sizeof(what) ? sizeof(what) - len : 0, "%s%s",
+						len ? ", " : "", r->missing[j].what);
+		put_wrapped(f, "  ", "not measured: %s: %s", what, r->missing[i].why);
+	}
 }
 
 /* Which backend gave each fault metric ("-": not measured, see the notes). */

@@ -33,6 +33,32 @@ test_bad_input() {
     echo '{"schema": "kvmlockstat-run/1", "host": {}, "run": {}, "vms": [], "locks": [{"addr": 5}]}' > "$T/bad.json"
     expect_error "report of a malformed record names the field" "locks\[0\].addr" "$K" report "$T/bad.json"
     expect_error "not root: one clear line" "needs root" setpriv --reuid=65534 --regid=65534 --clear-groups "$K" -d 1
+    # A command that cannot run is refused before any probe is attached: one line, 127.
+    local rc
+    "$K" -- /nonexistent/cmd > "$T/nocmd" 2>&1
+    rc=$?
+    check "-- /nonexistent/cmd: exit 127 ($rc), one line, nothing attached: $(head -c 120 "$T/nocmd")" \
+        sh -c "[ $rc = 127 ] && [ \$(wc -l < '$T/nocmd') = 1 ] && grep -q 'cannot run /nonexistent/cmd' '$T/nocmd'"
+    expect_error "-- a name not in PATH: command not found" "command not found" "$K" -- no-such-command-here
+}
+
+# --help: the subcommands and --version, then live's options.
+test_help() {
+    "$K" --help > "$T/help" 2>&1
+    check "--help exits 0" test $? -eq 0
+    check "--help lists the subcommands" sh -c "grep -Eq '^  report ' '$T/help' && grep -Eq '^  diff ' '$T/help' &&
+        grep -Eq '^  plot ' '$T/help' && grep -Eq '^  exporter ' '$T/help'"
+    check "--help names --version" grep -q -- '--version' "$T/help"
+    check "--help still documents live's options" grep -q -- '--interval' "$T/help"
+}
+
+# What was not measured is said once, per reason, and not about options left off.
+test_not_measured_once() {
+    "$K" -d 1 -i 0 > "$T/nm.out" 2>&1
+    check "not measured: no line about an option not asked for" sh -c "! grep -q 'opt-in' '$T/nm.out'"
+    check "not measured: each reason said once" sh -c "! grep -o 'not measured: .*' '$T/nm.out' |
+        sed 's/^not measured: [^:]*: //' | sort | uniq -d | grep -q ."
+    check "not measured: not also at the start" sh -c "! grep -q '^kvmlockstat: not measured' '$T/nm.out'"
 }
 
 # Runs mmstorm ($STORM) under kvmlockstat -a with perf recording lock:contention_begin/end
@@ -163,6 +189,8 @@ if [ "$(id -u)" != 0 ]; then
 else
     [ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
     test_bad_input
+    test_help
+    test_not_measured_once
     test_counts_match_perf tp_btf
     test_counts_match_perf raw_tp
     test_sigterm
