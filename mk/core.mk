@@ -8,7 +8,7 @@ UNIT_TESTS += $(CORE_UNIT)
 $(CORE_UNIT): $(OUT)/tests/test_%: tests/unit/test_%.c $(CORE_TEST_SRCS) $(wildcard user/*.h) bpf/kvmlockstat.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) -ljson-c -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) -ljson-c -lbpf -lcmocka -o $@
 
 # The VM whose mmu_lock the demo and the mmu_lock tests make contend.
 $(OUT)/contend: tests/integration/contend.c | $(OUT)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@
 #include "collect.h"
 #include "fault.h"
 #include "ksyms.h"
+#include "lockname.h"
 #include "lock.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -65,18 +67,37 @@ static int ensure_tracefs(void)
  * the kernel's BTF, or the kvm module's where KVM is a module (x86);
  * -ENOENT when no struct kvm is known (KVM not loaded).
  */
+static struct btf *kvm_btf(struct btf **vmlinux, struct btf **mod)
+{
+	*mod = NULL;
+	*vmlinux = btf__load_vmlinux_btf();
+	if (!*vmlinux || btf__find_by_name_kind(*vmlinux, "kvm", BTF_KIND_STRUCT) > 0)
+		return *vmlinux;
+	*mod = btf__load_module_btf("kvm", *vmlinux);
+	return *mod;
+}
+
+/* struct kvm's lock members, to name the other locks of a VM (lockname.c). */
+static struct kvm_lock_fields *kvm_lock_fields(void)
+{
+	struct kvm_lock_fields *t = calloc(1, sizeof(*t));
+	struct btf *vmlinux, *mod, *b = kvm_btf(&vmlinux, &mod);
+
+	if (t && lockname_kvm_fields(b, t)) {
+		free(t);
+		t = NULL;
+	}
+	btf__free(mod);
+	btf__free(vmlinux);
+	return t;
+}
+
 static int mmu_lock_type(char *name, size_t len)
 {
-	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL, *b = vmlinux;
+	struct btf *vmlinux, *mod, *b = kvm_btf(&vmlinux, &mod);
 	const struct btf_type *t;
-	int id = -ENOENT, err = -ENOENT;
+	int id = b ? btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT) : -ENOENT, err = -ENOENT;
 
-	if (vmlinux)
-		id = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT);
-	if (vmlinux && id <= 0 && (mod = btf__load_module_btf("kvm", vmlinux))) {
-		b = mod;
-		id = btf__find_by_name_kind(b, "kvm", BTF_KIND_STRUCT);
-	}
 	for (int i = 0; id > 0 && i < btf_vlen(t = btf__type_by_id(b, id)); i++) {
 		const struct btf_member *m = &btf_members(t)[i];
 
@@ -220,6 +241,8 @@ int attach_families(struct collector *c, const struct attach_opts *lo, struct fa
 	if (!k)
 		run_add_missing(r, "symbols", "cannot read /proc/kallsyms: stacks stay unnamed");
 	c->ksyms = fo->ksyms = k;
+	if (lo->all_locks)
+		c->kvm_fields = kvm_lock_fields();
 	if (fault_attach(&c->fault, fo, r)) {
 		detach_families(c);
 		return 1;
@@ -244,6 +267,8 @@ void detach_families(struct collector *c)
 	kvmstats_free(c->stats);
 	c->stats = NULL;
 	ksyms_free((struct ksyms *)c->ksyms);	/* loaded by attach_families */
+	free(c->kvm_fields);
+	c->kvm_fields = NULL;
 	c->skel = NULL;
 	c->fault = NULL;
 	c->ksyms = NULL;

@@ -154,6 +154,24 @@ static struct lock_rec *lock_for(struct collector *c, struct run *delta, uint64_
 	return l;
 }
 
+/* The other locks of a VM whose mmu_lock was seen: named by their field of its struct kvm. */
+static void name_vm_locks(struct collector *c, struct run *delta)
+{
+	int fd = bpf_map__fd(c->skel->maps.lock_infos);
+	uint64_t kvms[1024], key, *prev = NULL;
+	struct lock_info info;
+	size_t n = 0;
+
+	while (n < 1024 && !bpf_map_get_next_key(fd, prev, &key)) {
+		if (!bpf_map_lookup_elem(fd, &key, &info))
+			kvms[n++] = info.kvm;
+		prev = &key;
+	}
+	for (size_t i = 0; i < delta->nr_locks; i++)
+		if (!delta->locks[i].kvm)
+			lockname_in_kvm(&delta->locks[i], kvms, n, c->kvm_fields);
+}
+
 static void task_identity(struct collector *c, struct task_rec *t)
 {
 	struct task_info ti;
@@ -271,5 +289,7 @@ int collect_drain(struct collector *c, struct run *delta)
 	for (size_t i = 0; i < delta->nr_locks && c->ksyms; i++)
 		if (!delta->locks[i].name[0])
 			lockname_from_stacks(&delta->locks[i], c->ksyms);
+	if (c->kvm_fields)
+		name_vm_locks(c, delta);
 	return err;
 }

@@ -18,6 +18,7 @@ struct collector {
 	uint64_t drops_seen[NR_DROPS];	/* BPF counters are cumulative */
 	struct fault_probes *fault;	/* fault family, NULL when not attached */
 	struct kvmstats *stats;		/* KVM's own fault counters, NULL when not read */
+	struct kvm_lock_fields *kvm_fields;	/* struct kvm's locks (BTF), NULL when unknown */
 	/* vCPU threads seen so far (their faults, or KVM_RUN): path of chainless waits. */
 	uint32_t vcpu_tids[256];
 	size_t nr_vcpu_tids;

@@ -344,6 +344,8 @@ static int merge_lock(struct run *dst, const struct lock_rec *src)
 		return -ENOMEM;
 	if (src->kvm)
 		l->kvm = src->kvm;
+	if (src->in_kvm)
+		l->in_kvm = src->in_kvm;
 	if (src->name[0])
 		memcpy(l->name, src->name, sizeof(l->name));
 	for (int m = 0; m < NR_MODES; m++)

@@ -51,6 +51,7 @@ struct stack_rec {
 struct lock_rec {
 	uint64_t addr;
 	uint64_t kvm;			/* owning struct kvm for an mmu_lock, else 0 */
+	uint64_t in_kvm;		/* the struct kvm another of its locks lies in, else 0 */
 	char name[64];			/* "mmu_lock", or the top caller's symbol */
 	struct wait_stat mode[NR_MODES];
 	struct task_rec *tasks;

@@ -121,6 +121,8 @@ static json_object *lock_json(const struct lock_rec *l, const struct ksyms *k)
 	put(o, "addr", hex(l->addr));
 	put(o, "name", json_object_new_string(l->name));
 	put(o, "kvm", l->kvm ? hex(l->kvm) : NULL);
+	/* Another lock of a VM's struct kvm (named by its field): that VM's kvm. */
+	put(o, "in_kvm", l->in_kvm ? hex(l->in_kvm) : NULL);
 	put(o, "contention", modes_json(l->mode));
 	a = json_object_new_array();
 	for (size_t i = 0; i < l->nr_tasks; i++)
@@ -594,6 +596,7 @@ static void read_lock(struct rd *c, json_object *o, const char *path, void *arg)
 		return;
 	}
 	l->kvm = get_hex(c, o, path, "kvm");
+	l->in_kvm = get_hex(c, o, path, "in_kvm");
 	get_str(c, o, path, "name", l->name, sizeof(l->name), false);
 	read_modes(c, o, path, l->mode);
 	each(c, o, path, "tasks", false, read_task, l);
