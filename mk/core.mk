@@ -2,13 +2,15 @@
 # Built from source: they need no BPF toolchain, skeleton or root.
 CORE_TEST_SRCS := user/model.c user/record.c user/atomic_write.c user/ksyms.c user/lockname.c user/table.c \
 		  user/timeline.c user/waitpath.c
+# libbpf: lockname.c reads struct kvm from BTF.
+CORE_TEST_LIBS := -ljson-c -lbpf
 CORE_UNIT := $(addprefix $(OUT)/tests/test_,model record lockname waitpath timeline table)
 UNIT_TESTS += $(CORE_UNIT)
 
 $(CORE_UNIT): $(OUT)/tests/test_%: tests/unit/test_%.c $(CORE_TEST_SRCS) $(wildcard user/*.h) bpf/kvmlockstat.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) -ljson-c -lbpf -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) $(CORE_TEST_LIBS) -lcmocka -o $@
 
 # The VM whose mmu_lock the demo and the mmu_lock tests make contend.
 $(OUT)/contend: tests/integration/contend.c | $(OUT)

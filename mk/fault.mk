@@ -6,7 +6,7 @@ UNIT_TESTS += $(FAULT_UNIT)
 $(FAULT_UNIT): tests/unit/test_fault.c $(CORE_TEST_SRCS) $(wildcard user/*.h) bpf/kvmlockstat.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) -ljson-c -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(CORE_TEST_SRCS) $(CORE_TEST_LIBS) -lcmocka -o $@
 
 # The fault family on this host: fallback, notice, record (needs root).
 .PHONY: fault-host
