@@ -114,6 +114,7 @@ struct timeline_row {
 	struct count_ns waits[NR_MODES];
 	struct count_ns paths[NR_WAIT_PATHS];
 	struct count_ns get_dirty_log, clear_dirty_log;
+	uint32_t unmeasured;		/* TM_* bits: figures this run did not measure */
 };
 
 struct run {

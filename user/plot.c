@@ -53,6 +53,22 @@ static void put_quoted(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
+/* A gnuplot double-quoted string: a newline becomes \n, a second line in a title. */
+static void put_dquoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
 static void put_value(FILE *f, double v)
 {
 	if (isfinite(v))
@@ -438,7 +454,7 @@ static void time_panels(FILE *f, const void *ctx)
 	int col = 2;
 
 	fprintf(f, "set multiplot layout %zu,1 title ", tc->nr_panels);
-	put_quoted(f, tc->title);
+	put_dquoted(f, tc->title);	/* may hold a second line */
 	/* Same margins and x range in every panel: one time axis down the page. */
 	fprintf(f, "\nunset xlabel\nset key top right\nset lmargin 11\nset rmargin 11\n"
 		"set xrange [%.17g:%.17g]\n", tc->x_start[0], tc->x_end[tc->n - 1]);

@@ -240,6 +240,10 @@ static json_object *timeline_row_json(const struct timeline_row *row)
 		json_object *v = NULL;
 		char buf[64];
 
+		if (row->unmeasured & col->needs) {
+			put(o, col->name, NULL);	/* not measured: null, not 0 */
+			continue;
+		}
 		switch (col->kind) {
 		case TC_U32: v = u64(*(const uint32_t *)p); break;
 		case TC_U64: v = u64(*(const uint64_t *)p); break;
@@ -717,10 +721,15 @@ static void read_timeline_row(struct rd *c, json_object *o, const char *path, vo
 	row->fast_path_share = -1;
 	for (size_t i = 0; i < nr_timeline_cols && !c->failed; i++) {
 		const struct timeline_col *col = &timeline_cols[i];
-		json_object *v = field(c, o, path, col->name, timeline_json_type[col->kind],
-				       col->kind != TC_SHARE && !col->since_0_2);
+		json_object *v;
 		char full[224];
 
+		if (col->needs && col->kind != TC_SHARE && json_object_object_get_ex(o, col->name, &v) && !v) {
+			row->unmeasured |= col->needs;
+			continue;
+		}
+		v = field(c, o, path, col->name, timeline_json_type[col->kind],
+			  col->kind != TC_SHARE && !col->since_0_2);
 		snprintf(full, sizeof(full), "%s.%s", path, col->name);
 		if (v && timeline_parse(col, row, json_object_get_string(v)))
 			fail(c, full, "bad value \"%.40s\"", json_object_get_string(v));

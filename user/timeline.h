@@ -12,12 +12,24 @@
 
 enum timeline_kind { TC_U32, TC_U64, TC_SECONDS, TC_HEX, TC_COMM, TC_SHARE };
 
+/* Figures a run may not measure: their cells are empty (CSV) or null (JSON), never 0. */
+enum {
+	TM_FAULTS = 1 << 0,		/* faults at all */
+	TM_FAULT_TYPES = 1 << 1,	/* faults by type (KVM's counters do not split them) */
+	TM_FAST_PATH = 1 << 2,
+	TM_DIRTY_LOG = 1 << 3,		/* dirty-log ioctl calls and time */
+};
+
 struct timeline_col {
 	const char *name;
 	enum timeline_kind kind;
 	size_t off;			/* in struct timeline_row */
 	bool since_0_2;			/* added after the first files: may be absent */
+	uint32_t needs;			/* TM_* bit: empty when the row lacks it */
 };
+
+/* The TM_* bits of what r did not measure (from its backends). */
+uint32_t timeline_unmeasured(const struct run *r);
 
 extern const struct timeline_col timeline_cols[];
 extern const size_t nr_timeline_cols;

@@ -52,12 +52,21 @@ static void row_values(const struct timeline_row *r, double v[NR_SERIES])
 		v[S_UNTYPED] -= r->faults[t];
 	if (v[S_UNTYPED] < 0)
 		v[S_UNTYPED] = 0;	/* a file from before faults_total */
+	/* Not measured: no point at all (a line at 0 would say there were none). */
+	for (int t = 0; t < NR_FAULT_TYPES && (r->unmeasured & TM_FAULT_TYPES); t++)
+		v[S_TRANSLATION + t] = NAN;
+	if (r->unmeasured & TM_FAULT_TYPES)
+		v[S_UNTYPED] = r->faults_total;
+	if (r->unmeasured & TM_FAULTS)
+		v[S_UNTYPED] = NAN;
 	for (int p = 0; p < NR_WAIT_PATHS; p++)
 		v[S_W_DIRTY_LOG + p] = r->paths[p].count;
 	v[S_NS_DIRTY_LOG] = r->paths[WP_DIRTY_LOG].total_ns / 1e6;
 	v[S_NS_NOTIFIER] = r->paths[WP_MMU_NOTIFIER].total_ns / 1e6;
 	v[S_NS_FAULT] = r->paths[WP_FAULT].total_ns / 1e6;
 	v[S_IOCTL_NS] = (r->get_dirty_log.total_ns + r->clear_dirty_log.total_ns) / 1e6;
+	if (r->unmeasured & TM_DIRTY_LOG)
+		v[S_IOCTL_NS] = NAN;
 }
 
 /* Rows come interval by interval: add up the VMs of each (or keep one pid's). */
@@ -165,6 +174,33 @@ static int read_progress(const char *path, double unix0, double **x, double **y,
 	return err;
 }
 
+static bool line_missing(const struct plot_line *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(l->y[i]))
+			return false;
+	return true;
+}
+
+/* p without its lines that were not measured, named once each in missing (what[l]). */
+static void keep_measured(struct plot_panel *p, const char *const *what, struct plot_line *kept,
+			  size_t n, char *missing, size_t len)
+{
+	size_t k = 0;
+
+	for (size_t l = 0; l < p->nr_lines; l++) {
+		if (!line_missing(&p->lines[l], n)) {
+			kept[k++] = p->lines[l];
+			continue;
+		}
+		if (!strstr(missing, what[l]))
+			snprintf(missing + strlen(missing), len - strlen(missing), "%s%s",
+				 *missing ? ", " : "", what[l]);
+	}
+	p->nr_lines = k;
+	p->lines = kept;
+}
+
 /* A panel whose lines are zero (or missing) throughout: left out of the chart. */
 static bool panel_empty(const struct plot_panel *pn, size_t n)
 {
@@ -199,9 +235,9 @@ static const char *time_unit(struct tseries *s)
 	return units[u].unit;
 }
 
-/* "contend (pid 4242)" or "3 VMs added up", the date, and what was left out. */
+/* "contend (pid 4242)" or "3 VMs added up", the date, and what was left out and why. */
 static void chart_title(char *buf, size_t len, const struct tplot_opts *o, const struct tseries *s,
-			const char *left_out)
+			const char *left_out, const char *missing)
 {
 	time_t t = (time_t)s->first->unix_start;
 	char vm[64], date[32];
@@ -212,8 +248,11 @@ static void chart_title(char *buf, size_t len, const struct tplot_opts *o, const
 	else
 		snprintf(vm, sizeof(vm), "%zu VMs added up", s->nr_vms);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime_r(&t, &tm));
-	snprintf(buf, len, "kvmlockstat timeline: %s, %s, %s%s%s", vm, date, o->timeline,
-		 *left_out ? "; zero throughout, not drawn: " : "", left_out);
+	snprintf(buf, len, "kvmlockstat timeline: %s, %s, %s%s%s%s%s%s%s", vm, date, o->timeline,
+		 *left_out || *missing ? "\n" : "",
+		 *left_out ? "zero throughout, not drawn: " : "", left_out,
+		 *left_out && *missing ? "; " : "",
+		 *missing ? "not measured in this run, not drawn: " : "", missing);
 }
 
 static int draw(const struct tplot_opts *o, struct tseries *s, const double *px,
@@ -237,27 +276,37 @@ static int draw(const struct tplot_opts *o, struct tseries *s, const double *px,
 		{ "mmu_lock wait time by path; dirty-log ioctl time", unit, 4, times },
 	};
 	static const char *const short_names[] = { "faults", "mmu_lock waits", "wait and ioctl time" };
-	struct plot_panel panels[3];
-	char title[512], left_out[128] = "";
+	/* What a line that was not measured stands for, per panel and line. */
+	static const char *const what[3][PLOT_MAX_LINES] = {
+		{ "fault types", "fault types", "fault types", "fault types", "faults" },
+		{ "mmu_lock waits", "mmu_lock waits", "mmu_lock waits", "mmu_lock waits" },
+		{ "wait time", "wait time", "wait time", "dirty-log ioctls" },
+	};
+	struct plot_panel panels[3], p;
+	struct plot_line kept[3][PLOT_MAX_LINES];
+	char title[640], left_out[128] = "", missing[192] = "";
 	struct plot_time_chart tc = {
 		title, "seconds since kvmlockstat started", s->n, s->t0, s->t1, 0, panels,
 		"progress (rate)", pn, px, py,
 	};
 
-	for (size_t p = 0; p < 3; p++) {
-		if (!panel_empty(&all[p], s->n)) {
-			panels[tc.nr_panels++] = all[p];
+	for (size_t i = 0; i < 3; i++) {
+		p = all[i];
+		keep_measured(&p, what[i], kept[i], s->n, missing, sizeof(missing));
+		if (p.nr_lines && !panel_empty(&p, s->n)) {
+			panels[tc.nr_panels++] = p;
 			continue;
 		}
-		snprintf(left_out + strlen(left_out), sizeof(left_out) - strlen(left_out), "%s%s",
-			 *left_out ? ", " : "", short_names[p]);
+		if (p.nr_lines)	/* measured, and zero throughout */
+			snprintf(left_out + strlen(left_out), sizeof(left_out) - strlen(left_out),
+				 "%s%s", *left_out ? ", " : "", short_names[i]);
 	}
 	if (!tc.nr_panels) {
 		fprintf(stderr, "kvmlockstat plot: %s: every series is zero throughout: nothing to draw\n",
 			o->timeline);
 		return -ENODATA;
 	}
-	chart_title(title, sizeof(title), o, s, left_out);
+	chart_title(title, sizeof(title), o, s, left_out, missing);
 	return plot_time_chart(o->out, &tc);
 }
 

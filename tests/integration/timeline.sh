@@ -75,6 +75,17 @@ test_plot_reading() {
     check "  five fault series in five colours" test "$(awk '/waits by writer/ { exit } { print }' "$svg" |
         grep -o "stroke='rgb([0-9, ]*)'" | sort -u | wc -l)" -ge 5
     [ -n "${KEEP_PLOTS:-}" ] && cp "$T/small-timeline.png" "$KEEP_PLOTS/five-timeline.png" && cp "$svg" "$KEEP_PLOTS/"
+    # Dirty-log ioctls not measured (their probes refused): empty cells, so no line
+    # (a line at 0 would say no ioctl ran), and the title says why there is none.
+    timeline_csv "$csv" faults_total=150 faults_translation= faults_permission= faults_access= \
+        faults_other= waits_dirty_log=20 wait_ns_dirty_log=2000000 get_dirty_log_calls= \
+        get_dirty_log_ns= clear_dirty_log_calls= clear_dirty_log_ns=
+    "$K" plot --timeline "$csv" > "$T/nm.out" 2>&1
+    check "plot --timeline of unmeasured dirty-log ioctls exits 0: $(tail -1 "$T/nm.out")" test $? -eq 0
+    check "  no dirty-log ioctl line" sh -c "! grep -q '>dirty-log ioctls<' '$svg'"
+    check "  the title says they were not measured" grep -q 'not measured in this run, not drawn: fault types, dirty-log ioctls' "$svg"
+    check "  no fault-type lines, KVM's count drawn" sh -c "! grep -q '>permission<' '$svg' && grep -q 'not typed' '$svg'"
+    [ -n "${KEEP_PLOTS:-}" ] && cp "$T/small-timeline.png" "$KEEP_PLOTS/unmeasured-timeline.png"
 }
 
 # Sum of column COL over the rows of VMM PID.
