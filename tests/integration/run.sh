@@ -165,6 +165,16 @@ test_live_terminal() {
         test "$(head -1 "$T/screen1" | cut -c1-8)" != "$(head -1 "$T/screen2" | cut -c1-8)"
     check "$what at 80x24: the summary's lines fit too ($(awk '{ print length }' "$T/screen-end" | sort -n | tail -1))" \
         awk '/=== kvmlockstat/ { s = 1 } s && length > 80 { exit 1 }' "$T/screen-end"
+    # A wider terminal is used: the caller column of -a's lock table grows with it.
+    tmux new-session -d -s "$s" -x 120 -y 30 "$* ; echo kls-done; sleep 60" || { fail "$what: tmux"; return; }
+    for i in $(seq 300); do
+        tmux capture-pane -t "$s" -p -J > "$T/wide"
+        grep -q '^kls-done' "$T/wide" && break
+        sleep 0.1
+    done
+    tmux kill-session -t "$s"
+    check "$what at 120 columns: wider lines used, none beyond 120 ($(awk '{ print length }' "$T/wide" | sort -n | tail -1))" \
+        awk 'length > 80 { wide = 1 } length > 120 { bad = 1 } END { exit bad || !wide }' "$T/wide"
     "$@" > "$T/piped" 2>&1
     check "$what into a pipe: every interval appended, no terminal codes" \
         sh -c "[ \$(grep -c 'contention in the last' '$T/piped') -ge 2 ] && ! grep -q \$'\\033' '$T/piped'"
