@@ -398,6 +398,21 @@ static int merge_vm_faults(struct vm_rec *dst, const struct vm_rec *src)
 	return 0;
 }
 
+/*
+ * A thread of a VMM process is the VMM's on every lock it waited on, whatever
+ * the probe could tell at its first wait there (before its VM's mmu_lock was seen).
+ */
+static void mark_vmm_threads(struct run *r)
+{
+	for (size_t i = 0; i < r->nr_locks; i++)
+		for (size_t j = 0; j < r->locks[i].nr_tasks; j++) {
+			struct task_rec *t = &r->locks[i].tasks[j];
+
+			for (size_t v = 0; !t->in_vmm && t->tgid && v < r->nr_vms; v++)
+				t->in_vmm = r->vms[v].pid == t->tgid;
+		}
+}
+
 int run_merge(struct run *dst, const struct run *src)
 {
 	for (size_t i = 0; i < src->nr_locks; i++)
@@ -420,6 +435,7 @@ int run_merge(struct run *dst, const struct run *src)
 	}
 	for (int d = 0; d < NR_DROPS; d++)
 		dst->drops[d] += src->drops[d];
+	mark_vmm_threads(dst);
 	return 0;
 }
 

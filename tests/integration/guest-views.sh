@@ -10,16 +10,15 @@ B=${2:-/lab}
 echo $? > "$R/all.rc"
 
 # -p PID, no -d: the run ends when that VMM does.
-"$B/contend" -s 3 > "$R/p-contend.out" 2>&1 &
-cpid=$!
+("$B/contend" -s 2 > "$R/p-contend.out" 2>&1; date +%s > "$R/p-contend.end") &
 i=0
 while ! grep -q 'vm ready' "$R/p-contend.out" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-t0=$(date +%s)
-timeout 60 "$B/kvmlockstat" -p "$cpid" -i 1 > "$R/p.out" 2>&1
+cpid=$(sed -n 's/^contend: pid \([0-9]*\) vm ready.*/\1/p' "$R/p-contend.out")
+timeout 600 "$B/kvmlockstat" -p "$cpid" -i 1 > "$R/p.out" 2>&1
 echo $? > "$R/p.rc"
-echo $(( $(date +%s) - t0 )) > "$R/p.seconds"
-echo "$cpid" > "$R/p.pid"
+date +%s > "$R/p.end"
 wait
+echo "$cpid" > "$R/p.pid"
 
 # Fault probes forced to tracepoints: no dirty-log ioctl time (it needs function probes).
 "$B/kvmlockstat" -i 0.5 --backend tracepoint --timeline "$R/tl.csv" -j "$R/tl.json" \
