@@ -136,12 +136,16 @@ static void other_locks(FILE *f, const struct run *r, int top)
 			fprintf(f, "  other locks (top %d by wait):\n  %-18s %-*s %9s %11s %10s\n",
 				top, "LOCK", caller, "CALLER", "WAITS", "WAIT_TOTAL", "MAX");
 		wait_stat_sum_modes(&all, v[i]->mode);
-		/* A lock of a VM's struct kvm says which VM: "kvm->slots_lock (VM pid 4242)". */
+		/* A lock of a VM's struct kvm says which VM, whole: "kvm->slots_lock (VM 4242)". */
 		snprintf(name, sizeof(name), "%s", v[i]->name[0] ? v[i]->name : "?");
 		for (size_t j = 0; v[i]->in_kvm && j < r->nr_vms; j++)
-			if (r->vms[j].kvm == v[i]->in_kvm)
-				snprintf(name + strlen(name), sizeof(name) - strlen(name), " (VM pid %u)",
-					 r->vms[j].pid);
+			if (r->vms[j].kvm == v[i]->in_kvm) {
+				char vm[24];
+				int room = caller - snprintf(vm, sizeof(vm), " (VM %u)", r->vms[j].pid);
+
+				snprintf(name + (room > 0 && (int)strlen(name) > room ? room : (int)strlen(name)),
+					 sizeof(name) - strlen(name), "%s", vm);
+			}
 		fprintf(f, "  0x%-16llx %-*.*s %9llu %11s %10s\n", (unsigned long long)v[i]->addr,
 			caller, caller, name, (unsigned long long)all.count,
 			fmt_ns(tot, sizeof(tot), all.total_ns), fmt_ns(max, sizeof(max), all.max_ns));

@@ -52,6 +52,12 @@ static void busy_vm(struct run *r)
 	strcpy(t->comm, "CPU 0/KVM-long-name");
 	t->mode[MODE_WRITE] = l->mode[MODE_WRITE];
 	run_add_missing(r, "something", "a reason long enough that the line would run past eighty columns of text");
+	/* -a: another lock of the VM's struct kvm, named by its field (lockname.c). */
+	r->all_locks = true;
+	l = run_lock(r, 0xffff888100000b70ULL);
+	snprintf(l->name, sizeof(l->name), "kvm->arch.tdp_mmu_pages_lock");
+	l->in_kvm = v->kvm;
+	l->mode[MODE_SPIN] = (struct wait_stat){ .count = 120194, .total_ns = 241000000, .max_ns = 900000 };
 }
 
 static char *render(void (*fn)(FILE *, const struct run *), const struct run *r)
@@ -97,6 +103,7 @@ static void summary_fits_80(void **state)
 	assert_non_null(strstr(out, "FAULTS"));
 	assert_non_null(strstr(out, "P99"));		/* latency kept, narrower columns left out */
 	assert_non_null(strstr(out, "CPU 0/KVM-long-"));	/* COMM cut to 15 */
+	assert_non_null(strstr(out, "kvm->arch.tdp_mm (VM 4242)"));	/* the VM stays whole */
 	free(out);
 	run_free(&r);
 }
