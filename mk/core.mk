@@ -22,6 +22,11 @@ ALL_TARGETS += $(OUT)/contend
 lab-mmu-lock:
 	$(Q)tests/lab/mmu_lock.sh
 
+# A real VM's views (-a names, in_vmm, -p, not measured): on /dev/kvm, else one x86 lab boot.
+.PHONY: lab-vm-views
+lab-vm-views: $(OUT)/kvmlockstat $(OUT)/contend
+	$(Q)tests/integration/vm_views.sh
+
 # libFuzzer target of the record reader (clang, ASan + UBSan); a bounded run in CI.
 FUZZ_SECONDS ?= 60
 $(OUT)/tests/fuzz_record: tests/fuzz/fuzz_record.c user/model.c user/record.c user/atomic_write.c user/ksyms.c user/timeline.c $(wildcard user/*.h)
