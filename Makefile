@@ -51,7 +51,7 @@ SKELS := $(patsubst %,$(OUT)/%.skel.h,$(BPF_APPS))
 # The core library: the run model and what reads or renders it, no BPF. Linked by
 # kvmlockstat and the unit tests; the fuzz target links a sanitized build of it (mk/core.mk).
 LIB_SRCS := user/model.c user/record.c user/timeline.c user/ksyms.c user/perfdata.c \
-	    user/folded.c user/atomic_write.c user/lockname.c user/waitpath.c
+	    user/folded.c user/atomic_write.c user/lockname.c user/waitpath.c user/table.c
 LIB_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(LIB_SRCS))
 LIB := $(OUT)/libkvmlockstat.a
 

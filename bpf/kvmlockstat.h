@@ -69,7 +69,7 @@ struct lock_info {
 
 struct task_info {
 	__u32 tgid;
-	__u32 in_vmm;		/* task shares the mm of a VM whose mmu_lock it waited on */
+	__u32 in_vmm;		/* task shares the mm of a VM whose mmu_lock was seen */
 	char comm[TASK_COMM_LEN];
 };
 

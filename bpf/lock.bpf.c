@@ -86,6 +86,17 @@ struct {
 	__type(value, struct task_info);
 } tasks SEC(".maps");
 
+/*
+ * The address spaces of the VMMs whose mmu_lock was seen: a task waiting
+ * on any lock is a VMM's thread when its mm is one of them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} vmm_mms SEC(".maps");
+
 static const struct wait_stat zero_stat;
 static const struct stack_val zero_sval;
 
@@ -137,6 +148,12 @@ static __always_inline void note_mmu_lock(__u64 lock, struct kvm *kvm,
 
 	if (old && (old->vmm_comm[0] || (old->vmm_pid && !own)))
 		return;
+	if (!old) {
+		__u64 mm = (__u64)BPF_CORE_READ(kvm, mm);
+		__u8 one = 1;
+
+		bpf_map_update_elem(&vmm_mms, &mm, &one, BPF_ANY);
+	}
 	info.kvm = (__u64)kvm;
 	info.vmm_pid = own ? BPF_CORE_READ(task, tgid) : BPF_CORE_READ(kvm, userspace_pid);
 	if (own)
@@ -146,15 +163,32 @@ static __always_inline void note_mmu_lock(__u64 lock, struct kvm *kvm,
 		drop(DROP_INFO_FULL);
 }
 
+/*
+ * A VMM's thread shares the mm of its VM, whichever lock it waits on: the
+ * VM's own mm for an mmu_lock, else any VMM mm seen so far.  A thread first
+ * seen before its VMM's mmu_lock was is marked at a later wait.
+ */
+static __always_inline bool task_in_vmm(struct task_struct *task, struct kvm *kvm)
+{
+	__u64 mm = (__u64)BPF_CORE_READ(task, mm);
+
+	if (kvm)
+		return mm == (__u64)BPF_CORE_READ(kvm, mm);
+	return mm && bpf_map_lookup_elem(&vmm_mms, &mm);
+}
+
 static __always_inline void note_task(__u32 tid, __u32 tgid, struct kvm *kvm,
 				      struct task_struct *task)
 {
-	struct task_info ti = {};
+	struct task_info ti = {}, *old = bpf_map_lookup_elem(&tasks, &tid);
 
-	if (bpf_map_lookup_elem(&tasks, &tid))
+	if (old) {
+		if (!old->in_vmm && task_in_vmm(task, kvm))
+			old->in_vmm = 1;
 		return;
+	}
 	ti.tgid = tgid;
-	ti.in_vmm = kvm && BPF_CORE_READ(task, mm) == BPF_CORE_READ(kvm, mm);
+	ti.in_vmm = task_in_vmm(task, kvm);
 	bpf_get_current_comm(&ti.comm, sizeof(ti.comm));
 	if (bpf_map_update_elem(&tasks, &tid, &ti, BPF_NOEXIST) < 0 &&
 	    !bpf_map_lookup_elem(&tasks, &tid))

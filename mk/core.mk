@@ -1,12 +1,14 @@
-# Unit tests of the core library (model, JSON record, timeline, naming, paths).
-# They link $(LIB) only: no BPF toolchain, skeleton or root.
-CORE_UNIT := $(addprefix $(OUT)/tests/test_,model record lockname waitpath timeline)
+# Unit tests of the core library (model, JSON record, timeline, naming, paths, table).
+# They link $(LIB) only: no BPF toolchain, skeleton or root (libbpf: lockname.c reads
+# struct kvm's lock members from BTF).
+CORE_TEST_LIBS := -ljson-c -lbpf -lm
+CORE_UNIT := $(addprefix $(OUT)/tests/test_,model record lockname waitpath timeline table)
 UNIT_TESTS += $(CORE_UNIT)
 
 $(CORE_UNIT): $(OUT)/tests/test_%: tests/unit/test_%.c $(LIB) $(wildcard user/*.h) bpf/kvmlockstat.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) -ljson-c -lcmocka -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(CORE_TEST_LIBS) -lcmocka -o $@
 
 # The VM whose mmu_lock the demo and the mmu_lock tests make contend.
 $(OUT)/contend: tests/integration/contend.c | $(OUT)
@@ -17,6 +19,11 @@ ALL_TARGETS += $(OUT)/contend
 .PHONY: lab-mmu-lock
 lab-mmu-lock:
 	$(Q)tests/lab/mmu_lock.sh
+
+# A real VM's views (-a names, in_vmm, -p, not measured): on /dev/kvm, else one x86 lab boot.
+.PHONY: lab-vm-views
+lab-vm-views: $(OUT)/kvmlockstat $(OUT)/contend
+	$(Q)tests/integration/vm_views.sh
 
 # libFuzzer target of the record reader (clang, ASan + UBSan); a bounded run in CI.
 # It links the core library built with the same sanitizers and coverage.
@@ -37,7 +44,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 $(OUT)/tests/fuzz_record: tests/fuzz/fuzz_record.c $(FUZZ_LIB)
 	@mkdir -p $(@D)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) -ljson-c -lm -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) -ljson-c -lbpf -lm -o $@
 
 .PHONY: fuzz
 fuzz: $(OUT)/tests/fuzz_record

@@ -6,7 +6,7 @@ UNIT_TESTS += $(FAULT_UNIT)
 $(FAULT_UNIT): tests/unit/test_fault.c $(LIB) $(wildcard user/*.h) bpf/kvmlockstat.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) -ljson-c -lcmocka -lm -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(CORE_TEST_LIBS) -lcmocka -o $@
 
 # The fault family on this host: fallback, notice, record (needs root).
 .PHONY: fault-host

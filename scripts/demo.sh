@@ -8,14 +8,15 @@ set -euo pipefail
 cd "$(dirname "$(realpath "$0")")/.."
 export CONTEND_SECONDS=${DEMO_SECONDS:-4}
 
+# Only what the demo runs: the test tools come with the full scripts/setup.sh.
 if [ -c /dev/kvm ] && [ -r /dev/kvm ]; then
-    SETUP_LABS=0 scripts/setup.sh
+    SETUP_FOR=demo SETUP_LABS=0 scripts/setup.sh
     make -s all build/contend
     echo "demo: a VM on this host, its mmu_lock contending for ${CONTEND_SECONDS}s" >&2
     exec build/kvmlockstat -i 1 -j build/demo.json -- build/contend -s "$CONTEND_SECONDS"
 fi
 echo "demo: this host has no usable /dev/kvm: running the demo in the x86_64 lab" >&2
-SETUP_LABS=0 scripts/setup.sh
+SETUP_FOR=demo SETUP_LABS=0 scripts/setup.sh
 R=build/lab/demo
 LAB_ARCH=x86_64 LAB_GUEST=tests/lab/guest-mmu-lock.sh \
     LAB_RESULTS=$R scripts/lab/lab.sh

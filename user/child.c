@@ -5,10 +5,12 @@
  * first contention happens) would be missed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,4 +83,60 @@ void child_stop(struct child *c, int sig, int timeout_ms)
 	kill(c->pid, SIGKILL);
 	while (!child_poll(c))
 		nanosleep(&tick, NULL);
+}
+
+static int executable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	return access(path, X_OK) ? -errno : 0;
+}
+
+/* What execvp would find, checked before any probe is attached. */
+int child_runnable(const char *cmd)
+{
+	const char *path = getenv("PATH"), *p;
+	char buf[4096];
+	int err = -ENOENT;
+
+	if (strchr(cmd, '/'))
+		err = executable(cmd);
+	else
+		for (p = path ? path : "/usr/local/bin:/usr/bin:/bin"; err && p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+			int len = strcspn(p, ":");
+			int e;
+
+			snprintf(buf, sizeof(buf), "%.*s/%s", len, len ? p : ".", cmd);
+			e = executable(buf);
+			if (!e || e != -ENOENT)
+				err = e;
+		}
+	if (err)
+		fprintf(stderr, "kvmlockstat: cannot run %s: %s\n", cmd,
+			err == -ENOENT && !strchr(cmd, '/') ? "command not found" : strerror(-err));
+	return err;
+}
+
+bool process_gone(pid_t pid)
+{
+	char path[64], buf[256], *state;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'. */
+	state = strrchr(buf, ')');
+	return state && (state[2] == 'Z' || state[2] == 'X');
 }

@@ -19,5 +19,9 @@ void child_release(struct child *c);
 bool child_poll(struct child *c);
 /* Forwards sig, waits up to timeout_ms, then kills it. */
 void child_stop(struct child *c, int sig, int timeout_ms);
+/* 0 if cmd names an executable file (itself, or through PATH); else -errno, said on stderr. */
+int child_runnable(const char *cmd);
+/* True once process pid has exited (gone, or a zombie). */
+bool process_gone(pid_t pid);
 
 #endif

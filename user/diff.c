@@ -84,8 +84,9 @@ static void print_csv(const struct side *b, const struct side *a, const int *key
 			fmt_num(sb, sizeof(sb), vb);
 			fmt_num(sa, sizeof(sa), va);
 			fmt_num(sd, sizeof(sd), va - vb);
+			/* A missing side is an empty cell; a leading '-' is a decrease. */
 			printf("%s,%s,%d,%s,%s,%s,", sweep_metrics[m].name, sweep_metrics[m].unit, keys[i],
-			       *sb == '-' ? "" : sb, *sa == '-' ? "" : sa, *sd == '-' ? "" : sd);
+			       isnan(vb) ? "" : sb, isnan(va) ? "" : sa, isnan(va - vb) ? "" : sd);
 			if (!isnan(vb) && !isnan(va) && vb != 0)
 				printf("%.2f", (va - vb) / vb * 100);
 			putchar('\n');

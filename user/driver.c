@@ -76,6 +76,7 @@ static int tick_to(struct driver *d, uint64_t now)
 	delta.interval_s = iv.t_end_s - iv.t_start_s;
 	delta.all_locks = d->total && d->total->all_locks;
 	err = collect_drain(d->c, &delta);
+	run_stamp_stacks(&delta, iv.t_end_s * 1e9);	/* perf.data's sample times */
 	if (!err && d->total)
 		err = run_merge(d->total, &delta);
 	if (!err && d->total)

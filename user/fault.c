@@ -397,7 +397,7 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 {
 	int forced = o->backend;
 
-	char line[512] = "", why[256], absent[160], general[256];
+	char why[256], absent[160], general[256];
 
 	if (forced >= 0)
 		snprintf(general, sizeof(general), "needs function probes, --backend %s asked for",
@@ -406,8 +406,6 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 		snprintf(general, sizeof(general), "%s", t->text[0] ? t->text : "KVM not loaded");
 
 	for (int m = 0; m < NR_FAULT_METRICS; m++) {
-		size_t used = strlen(line);
-
 		if (got & M(m))
 			continue;
 		if (m == FM_LATENCY && !o->fault_latency) {
@@ -423,13 +421,8 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 				 absent);
 		else
 			snprintf(why, sizeof(why), "%s", general);
-		run_add_missing(r, metric_titles[m], why);
-		snprintf(line + used, sizeof(line) - used, "%s%s", used ? ", " : "", metric_titles[m]);
+		run_add_missing(r, metric_titles[m], why);	/* said once, in the summary */
 	}
-	if (line[0])
-		fprintf(stderr, "kvmlockstat: not measured: %s: %s\n", line,
-			forced >= 0 || t->text[0] ? general :
-			"probe points missing on this kernel (see the summary)");
 }
 
 static bool fault_claims(const struct bpf_program *prog)

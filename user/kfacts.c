@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include <bpf/libbpf.h>
 #include "kfacts.h"
 #include "ksyms.h"
+#include "lockname.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 
@@ -82,6 +84,11 @@ static void read_kvm_btf(struct kfacts *kf, const struct btf *b)
 		kf->ret_pf_spurious = -1;
 	kf->kvm_counts_faults = btf_member(b, "kvm_vcpu_stat", "pf_taken") &&
 				btf_member(b, "kvm_vcpu_stat", "pf_fast");
+	kf->kvm_locks = calloc(1, sizeof(*kf->kvm_locks));
+	if (kf->kvm_locks && lockname_kvm_fields(b, kf->kvm_locks)) {
+		free(kf->kvm_locks);
+		kf->kvm_locks = NULL;
+	}
 }
 
 /*
@@ -150,6 +157,8 @@ void kfacts_free(struct kfacts *kf)
 {
 	ksyms_free(kf->ksyms);
 	kf->ksyms = NULL;
+	free(kf->kvm_locks);
+	kf->kvm_locks = NULL;
 }
 
 int kfacts_require(const struct kfacts *kf)

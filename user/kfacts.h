@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 struct ksyms;
+struct kvm_lock_fields;
 
 struct kfacts {
 	bool root;			/* effective uid 0: may load BPF */
@@ -29,6 +30,7 @@ struct kfacts {
 	int ret_pf_fixed, ret_pf_spurious;	/* x86 fast-path results; -1: not in BTF */
 	bool kvm_counts_faults;		/* kvm_vcpu_stat has pf_taken and pf_fast (x86) */
 	bool ept_exit_qual;		/* kvm_intel is loaded: EPT exit qualifications */
+	struct kvm_lock_fields *kvm_locks;	/* struct kvm's lock members (-a names them); NULL */
 	struct ksyms *ksyms;		/* /proc/kallsyms; NULL when unreadable */
 };
 

@@ -175,6 +175,7 @@ struct live_wait {
 	struct collector *c;
 	struct child *ch;
 	uint64_t deadline;
+	uint32_t pid;			/* -p: the run ends with that process */
 };
 
 static int live_wait(void *ctx, uint64_t until)
@@ -185,6 +186,10 @@ static int live_wait(void *ctx, uint64_t until)
 
 	if (stop_signal || now >= w->deadline || (w->ch->pid && child_poll(w->ch)))
 		return 1;
+	if (w->pid && process_gone(w->pid)) {
+		fprintf(stderr, "kvmlockstat: process %u exited: the run ends with it\n", w->pid);
+		return 1;
+	}
 	if (now >= until)
 		return 0;
 	collect_poll(w->c);
@@ -211,7 +216,7 @@ static int timeline_sink(void *tl, struct run *delta, struct run *total,
 
 static int trace(struct driver *d, const struct live_opts *o, struct child *ch, bool *printing)
 {
-	struct live_wait w = { d->c, ch, UINT64_MAX };
+	struct live_wait w = { d->c, ch, UINT64_MAX, o->pid };
 	int err;
 
 	driver_start(d);
@@ -253,6 +258,11 @@ static int run_live(const struct live_opts *o)
 	collect_set_verbose(o->verbose);
 	if (kfacts_read(&kf) || collect_open(&c, &kf, &po) || (o->pid && check_target(o->pid)))
 		goto fail;
+	if (o->command && child_runnable(o->command[0])) {
+		run_free(&r);
+		kfacts_free(&kf);
+		return 127;	/* as a shell says "not found", before any probe is on */
+	}
 	if (o->timeline && !(tl = timeline_open(o->timeline)))
 		goto fail;
 	if (tl)

@@ -266,6 +266,24 @@ static int lock_attach(void *st, struct run *r, unsigned int *covered)
 	return attach_lock(&lp->skel, &lp->ao, spin, r, lp->spin_why) ? -EINVAL : 0;
 }
 
+/* The other locks of a VM whose mmu_lock was seen: named by their field of its struct kvm. */
+static void name_vm_locks(struct lock_probes *c, struct run *delta)
+{
+	int fd = bpf_map__fd(c->skel->maps.lock_infos);
+	uint64_t kvms[1024], key, *prev = NULL;
+	struct lock_info info;
+	size_t n = 0;
+
+	while (n < 1024 && !bpf_map_get_next_key(fd, prev, &key)) {
+		if (!bpf_map_lookup_elem(fd, &key, &info))
+			kvms[n++] = info.kvm;
+		prev = &key;
+	}
+	for (size_t i = 0; i < delta->nr_locks; i++)
+		if (!delta->locks[i].kvm)
+			lockname_in_kvm(&delta->locks[i], kvms, n, c->kf->kvm_locks);
+}
+
 static int lock_drain(void *st, struct run *delta)
 {
 	struct lock_probes *c = st;
@@ -279,6 +297,8 @@ static int lock_drain(void *st, struct run *delta)
 		err = bpfmap_drain_gen(c->skel->maps.stack_stats, c, delta, add_stack_stat,
 				       offsetof(struct stack_key, gen), cur);
 	bpfmap_drops(c->skel->bss->drops, c->drops_seen, delta);
+	if (c->all_locks && c->kf->kvm_locks)
+		name_vm_locks(c, delta);
 	return err;
 }
 

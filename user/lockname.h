@@ -15,4 +15,25 @@ void lockname_trim_tracing(struct stack_rec *s, const struct ksyms *k);
 /* Names l after the caller of its heaviest recorded stack. */
 void lockname_from_stacks(struct lock_rec *l, const struct ksyms *k);
 
+/* The lock-type members of struct kvm, nested ones by their path ("arch.tdp_mmu_pages_lock"). */
+#define MAX_KVM_LOCK_FIELDS 64
+struct kvm_lock_fields {
+	size_t n;
+	struct kvm_lock_field {
+		char name[56];
+		uint32_t offset, size;		/* bytes into struct kvm */
+	} f[MAX_KVM_LOCK_FIELDS];
+};
+
+struct btf;
+/* Fills t from b's struct kvm (spinlock_t, rwlock_t, struct mutex, ... members): 0 or -ENOENT. */
+int lockname_kvm_fields(const struct btf *b, struct kvm_lock_fields *t);
+/*
+ * A lock that lies in a field of one of the VMs' struct kvm (kvms[n]) is
+ * named after it ("kvm->slots_lock") and attributed to that VM (l->in_kvm).
+ * True when it did.
+ */
+bool lockname_in_kvm(struct lock_rec *l, const uint64_t *kvms, size_t n,
+		     const struct kvm_lock_fields *t);
+
 #endif

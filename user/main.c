@@ -50,6 +50,12 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	/* --help: the subcommands and --version first, then live's options (argp prints them). */
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-?"))) {
+		usage(stdout);
+		printf("\nlive (the default):\n");
+		fflush(stdout);
+	}
 	for (size_t i = 0; argc > 1 && i < sizeof(subcmds) / sizeof(*subcmds); i++)
 		if (!strcmp(argv[1], subcmds[i].name))
 			return subcmds[i].run(argc - 1, argv + 1);

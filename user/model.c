@@ -354,6 +354,8 @@ static int merge_lock(struct run *dst, const struct lock_rec *src)
 		return -ENOMEM;
 	if (src->kvm)
 		l->kvm = src->kvm;
+	if (src->in_kvm)
+		l->in_kvm = src->in_kvm;
 	if (src->name[0])
 		memcpy(l->name, src->name, sizeof(l->name));
 	for (int m = 0; m < NR_MODES; m++)
@@ -379,6 +381,8 @@ static int merge_lock(struct run *dst, const struct lock_rec *src)
 			return -ENOMEM;
 		s->count += ss->count;
 		s->total_ns += ss->total_ns;
+		if (ss->last_ns > s->last_ns)
+			s->last_ns = ss->last_ns;
 		s->path = ss->path;
 		if (ss->nr_ips) {
 			s->nr_ips = ss->nr_ips;
@@ -404,6 +408,21 @@ static int merge_vm_faults(struct vm_rec *dst, const struct vm_rec *src)
 	return 0;
 }
 
+/*
+ * A thread of a VMM process is the VMM's on every lock it waited on, whatever
+ * the probe could tell at its first wait there (before its VM's mmu_lock was seen).
+ */
+static void mark_vmm_threads(struct run *r)
+{
+	for (size_t i = 0; i < r->nr_locks; i++)
+		for (size_t j = 0; j < r->locks[i].nr_tasks; j++) {
+			struct task_rec *t = &r->locks[i].tasks[j];
+
+			for (size_t v = 0; !t->in_vmm && t->tgid && v < r->nr_vms; v++)
+				t->in_vmm = r->vms[v].pid == t->tgid;
+		}
+}
+
 int run_merge(struct run *dst, const struct run *src)
 {
 	for (size_t i = 0; i < src->nr_locks; i++)
@@ -426,7 +445,15 @@ int run_merge(struct run *dst, const struct run *src)
 	}
 	for (int d = 0; d < NR_DROPS; d++)
 		dst->drops[d] += src->drops[d];
+	mark_vmm_threads(dst);
 	return 0;
+}
+
+void run_stamp_stacks(struct run *r, uint64_t t_ns)
+{
+	for (size_t i = 0; i < r->nr_locks; i++)
+		for (size_t j = 0; j < r->locks[i].nr_stacks; j++)
+			r->locks[i].stacks[j].last_ns = t_ns;
 }
 
 void lock_wait_paths(const struct lock_rec *l, struct count_ns out[NR_WAIT_PATHS])
@@ -520,6 +547,23 @@ void run_free(struct run *r)
 
 /* ---- rows of one interval ---- */
 
+/* The TM_* bits of what r did not measure (from its backends). */
+static uint32_t run_unmeasured(const struct run *r)
+{
+	const char *faults = r->metric_backend[FM_FAULTS];
+	uint32_t m = 0;
+
+	if (!faults[0])
+		m |= TM_FAULTS | TM_FAULT_TYPES;
+	else if (!strcmp(faults, "kvm_stats"))
+		m |= TM_FAULT_TYPES;
+	if (!r->metric_backend[FM_FAST_PATH][0])
+		m |= TM_FAST_PATH;
+	if (!r->metric_backend[FM_DIRTY_LOG][0])
+		m |= TM_DIRTY_LOG;
+	return m;
+}
+
 /* The interval's record of a VM of the whole run (NULL: idle). */
 static const struct vm_rec *delta_vm(const struct run *d, const struct vm_rec *tv)
 {
@@ -585,6 +629,7 @@ int run_add_interval_rows(struct run *total, const struct run *delta,
 		row->unix_start = iv->unix_start;
 		row->unix_end = iv->unix_start + (iv->t_end_s - iv->t_start_s);
 		fill_row(row, delta, &total->vms[i]);
+		row->unmeasured = run_unmeasured(total);
 	}
 	total->nr_timeline += total->nr_vms;
 	return 0;

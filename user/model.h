@@ -43,6 +43,7 @@ struct stack_rec {
 	uint32_t tid, mode;
 	uint32_t path;			/* enum wait_path */
 	uint64_t count, total_ns;
+	uint64_t last_ns;		/* end of the last interval it waited in, since the run began */
 	uint32_t nr_ips;
 	uint64_t ips[MAX_STACK_DEPTH];	/* innermost first */
 };
@@ -50,6 +51,7 @@ struct stack_rec {
 struct lock_rec {
 	uint64_t addr;
 	uint64_t kvm;			/* owning struct kvm for an mmu_lock, else 0 */
+	uint64_t in_kvm;		/* the struct kvm another of its locks lies in, else 0 */
 	char name[64];			/* "mmu_lock", or the top caller's symbol */
 	struct wait_stat mode[NR_MODES];
 	struct task_rec *tasks;
@@ -109,6 +111,14 @@ struct prog_stats {
 	uint64_t maxrss_kb;
 };
 
+/* Figures a run may not measure: their cells are empty (CSV) or null (JSON), never 0. */
+enum {
+	TM_FAULTS = 1 << 0,		/* faults at all */
+	TM_FAULT_TYPES = 1 << 1,	/* faults by type (KVM's counters do not split them) */
+	TM_FAST_PATH = 1 << 2,
+	TM_DIRTY_LOG = 1 << 3,		/* dirty-log ioctl calls and time */
+};
+
 /*
  * One interval of one VM (--timeline): a CSV row, and an element of the
  * record's "timeline" array (columns in user/timeline.c).
@@ -127,6 +137,7 @@ struct timeline_row {
 	struct count_ns waits[NR_MODES];
 	struct count_ns paths[NR_WAIT_PATHS];
 	struct count_ns get_dirty_log, clear_dirty_log;
+	uint32_t unmeasured;		/* TM_* bits: figures this run did not measure */
 };
 
 struct run {
@@ -230,6 +241,8 @@ const char *vm_hold(const struct vm_rec *v, int mode, struct wait_stat *out);
 
 /* Adds everything in src (one interval) into dst (the whole run). */
 int run_merge(struct run *dst, const struct run *src);
+/* Marks every stack of an interval's drain as waited in by t_ns (since the run began). */
+void run_stamp_stacks(struct run *r, uint64_t t_ns);
 /* Totals of a VM's mmu_lock, zero when it never contended. */
 const struct lock_rec *vm_lock(const struct run *r, const struct vm_rec *vm);
 /* Locks sorted by total wait, most first; caller frees the array. */

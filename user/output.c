@@ -49,7 +49,7 @@ static struct pd_sample *make_samples(const struct run *r, size_t *n)
 				.pid = t ? t->tgid : s->tid, .tid = s->tid,
 				.comm = t && t->comm[0] ? t->comm : "?",
 				.weight = s->total_ns, .count = s->count, .lock_addr = l->addr,
-				.nr_ips = s->nr_ips, .ips = s->ips,
+				.nr_ips = s->nr_ips, .ips = s->ips, .time_ns = s->last_ns,
 			};
 		}
 	}

@@ -336,11 +336,17 @@ static int in_core_text(const struct pd_sample *s, const struct pd_kernel_layout
 	return s->nr_ips && s->ips[0] >= kl->text_start && s->ips[0] < kl->text_end;
 }
 
+/* A sample's time; 1 ns (after COMM/MMAP at 0) when it has none. */
+static uint64_t sample_time(const struct pd_sample *s)
+{
+	return s->time_ns ? s->time_ns : 1;
+}
+
 static int put_data(struct wbuf *b, const struct pd_sample *s, size_t n,
 		    const struct pd_kernel_layout *kl)
 {
 	size_t i, first = 0;
-	uint64_t time = 1;	/* after COMM/MMAP (time 0) in perf's order */
+	uint64_t earliest = UINT64_MAX;
 	int err;
 
 	err = put_comms(b, s, n);
@@ -354,13 +360,22 @@ static int put_data(struct wbuf *b, const struct pd_sample *s, size_t n,
 	 * So the first sample perf sees starts in core kernel text (the
 	 * lock slow paths are there), the others follow in order.
 	 */
-	while (first < n && !in_core_text(&s[first], kl))
-		first++;
+	/*
+	 * perf orders samples by time (ties keep file order): the earliest of
+	 * those in core text goes first, at the earliest time of all.
+	 */
+	first = n;
+	for (i = 0; i < n; i++) {
+		if (sample_time(&s[i]) < earliest)
+			earliest = sample_time(&s[i]);
+		if (in_core_text(&s[i], kl) && (first == n || sample_time(&s[i]) < sample_time(&s[first])))
+			first = i;
+	}
 	if (first < n)
-		put_sample(b, &s[first], time++);
+		put_sample(b, &s[first], earliest);
 	for (i = 0; i < n; i++)
 		if (i != first)
-			put_sample(b, &s[i], time++);
+			put_sample(b, &s[i], sample_time(&s[i]));
 	return b->err;
 }
 

@@ -14,6 +14,7 @@ struct pd_sample {
 	uint64_t lock_addr;     /* lock address */
 	uint32_t nr_ips;        /* kernel call chain, innermost first */
 	const uint64_t *ips;
+	uint64_t time_ns;       /* when it was seen (end of its last interval); 0: unknown */
 };
 
 /*
@@ -22,10 +23,10 @@ struct pd_sample {
  *   period = weight (so perf's percentages are wait-time shares),
  *   ip = ips[0], callchain = PERF_CONTEXT_KERNEL + ips,
  *   addr = lock_addr (perf script -F addr), weight = count (-F weight).
- * ips must hold exactly nr_ips addresses (no zero padding). Samples keep
- * their order, except that the first one starting in core kernel text is
- * moved to the front: perf can name module frames only after it has
- * loaded the core kernel's symbols. Loaded modules (/proc/modules) get
+ * ips must hold exactly nr_ips addresses (no zero padding); time = time_ns.
+ * Samples keep their order, except that the earliest one starting in core
+ * kernel text is moved to the front, at the earliest time of all: perf can
+ * name module frames only after it has loaded the core kernel's symbols. Loaded modules (/proc/modules) get
  * their own maps, as perf record writes them.
  * Kernel symbols resolve through /proc/kallsyms at report time on this
  * host; _text/_etext are read from it now, which needs root (or

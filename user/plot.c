@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,22 @@ static void put_quoted(FILE *f, const char *s)
 		fputc(*s, f);
 	}
 	fputc('\'', f);
+}
+
+/* A gnuplot double-quoted string: a newline becomes \n, a second line in a title. */
+static void put_dquoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
 }
 
 static void put_value(FILE *f, double v)
@@ -96,6 +113,33 @@ static void put_plot(FILE *f, int col, const struct plot_series *before,
 	fputc('\n', f);
 }
 
+static bool any_finite(const double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(v[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Dirty memory time comes from kvm-dirtylog's reports beside the records:
+ * without one the panel says so and draws no line (a line needs a point,
+ * and a missing figure is not a zero).
+ */
+static void put_dirty_panel(FILE *f, const struct plot_series *before,
+			    const struct plot_series *after)
+{
+	if (any_finite(before->dirty_ms, before->n) ||
+	    (after && any_finite(after->dirty_ms, after->n))) {
+		put_plot(f, 2, before, after);
+		return;
+	}
+	fputs("set label 1 \"not measured:\\nno kvm-dirtylog report beside the records\" "
+	      "at graph 0.5,0.5 center\n"
+	      "plot [0:1] [0:1] NaN notitle\n"
+	      "unset label 1\n", f);
+}
+
 static void put_panels(FILE *f, const struct plot_series *before,
 		       const struct plot_series *after)
 {
@@ -103,7 +147,7 @@ static void put_panels(FILE *f, const struct plot_series *before,
 	      "set title 'Dirty memory pass time'\n"
 	      "set ylabel 'time (ms)'\n"
 	      "set format y '%g'\n", f);
-	put_plot(f, 2, before, after);
+	put_dirty_panel(f, before, after);
 	fputs("set title 'kvm->mmu_lock contentions'\n"
 	      "set ylabel 'contentions'\n"
 	      "set format y '%.1s%c'\n", f);	/* 1.8M, not 1.8e+06 */
@@ -144,7 +188,11 @@ static void put_script(FILE *f, const struct outputs *o, const struct chart *c)
 	      "set style line 2 lc rgb '#2471a3' lw 2 pt 5 ps 0.8\n"
 	      "set style line 3 lc rgb '#27ae60' lw 2 pt 9 ps 0.8\n"
 	      "set style line 4 lc rgb '#8e44ad' lw 2 pt 11 ps 0.8\n"
-	      "set style line 5 lc rgb '#7f8c8d' lw 1.5 dt 2\n", f);
+	      "set style line 5 lc rgb '#7f8c8d' lw 1.5 dt 2\n"
+	      "set style line 6 lc rgb '#d68910' lw 2 pt 13 ps 0.8\n"
+	      "set style line 7 lc rgb '#17a589' lw 2 pt 3 ps 0.8\n"
+	      "set style line 8 lc rgb '#1c2833' lw 2 pt 1 ps 0.8\n"
+	      "set style line 9 lc rgb '#e84393' lw 2 pt 2 ps 0.8\n", f);
 	c->data(f, c->ctx);
 	for (i = 0; i < NR_FORMATS; i++) {
 		fputs("set terminal ", f);
@@ -357,6 +405,14 @@ static void put_range(FILE *f, const char *axis, const double *const *ys, size_t
 			if (isfinite(ys[l][i]) && ys[l][i] > max)
 				max = ys[l][i];
 	fprintf(f, "set %srange [0:%.17g]\n", axis, max > 0 ? max * 1.08 : 1);
+	/* SI prefixes only for big numbers: "200.0m" under 1 reads as a second unit. */
+	fprintf(f, "set format %s '%s'\n", axis, max >= 1000 ? "%.1s%c" : "%g");
+}
+
+/* Line l's style: 1-4 and 6-9 (PLOT_MAX_LINES distinct colours); 5 is the overlay's. */
+static size_t line_style(size_t l)
+{
+	return l < 4 ? l + 1 : l + 2;
 }
 
 static void time_panel(FILE *f, const struct plot_time_chart *tc, size_t p, int *col)
@@ -382,7 +438,7 @@ static void time_panel(FILE *f, const struct plot_time_chart *tc, size_t p, int 
 	fputs("plot", f);
 	for (size_t l = 0; l < pn->nr_lines; l++) {
 		fprintf(f, "%s $tl using 1:%d with steps ls %zu title ", l ? "," : "", (*col)++,
-			l % 4 + 1);
+			line_style(l));
 		put_quoted(f, pn->lines[l].title);
 	}
 	if (tc->overlay_n) {
@@ -398,7 +454,7 @@ static void time_panels(FILE *f, const void *ctx)
 	int col = 2;
 
 	fprintf(f, "set multiplot layout %zu,1 title ", tc->nr_panels);
-	put_quoted(f, tc->title);
+	put_dquoted(f, tc->title);	/* may hold a second line */
 	/* Same margins and x range in every panel: one time axis down the page. */
 	fprintf(f, "\nunset xlabel\nset key top right\nset lmargin 11\nset rmargin 11\n"
 		"set xrange [%.17g:%.17g]\n", tc->x_start[0], tc->x_end[tc->n - 1]);

@@ -52,7 +52,7 @@ struct plot_panel {
  * guest's progress rate) on the second y axis of every panel.
  */
 struct plot_time_chart {
-	const char *title, *xlabel;
+	const char *title, *xlabel;	/* title: a '\n' starts its second line */
 	size_t n;
 	const double *x_start, *x_end;
 	size_t nr_panels;

@@ -43,14 +43,20 @@ int cmd_plot(int argc, char **argv)
 {
 	static const struct argp_option opts[] = {
 		{ "output", 'o', "PREFIX", 0, "Write PREFIX.svg and PREFIX.png (default kvmlockstat-scaling)", 0 },
+		/* Taken by cmd_plot_timeline before argp: listed so that --help shows both modes. */
+		{ "timeline", 0x100, "FILE.csv", 0, "Timeline mode: draw a --timeline CSV over time "
+		  "(see plot --timeline --help for its options)", 0 },
 		{},
 	};
-	struct argp argp = { opts, sweep_args_parse, "BEFORE [AFTER]",
-			     "Draw the scaling chart of one or two sweeps (gnuplot): dirty memory "
-			     "time and mmu_lock contentions against vCPUs, before and after." };
+	struct argp argp = { opts, sweep_args_parse, "BEFORE [AFTER]\n--timeline FILE.csv",
+			     "Two modes.  Scaling: the chart of one or two sweeps (directories of "
+			     "records at two or more vCPU counts; gnuplot): dirty memory time and "
+			     "mmu_lock contentions against vCPUs, before and after.  Two single runs "
+			     "are compared with 'kvmlockstat diff'.  Timeline: one run's --timeline "
+			     "CSV on a time axis." };
 	static struct sweep_args o;
 	static struct series_buf before, after;
-	int err = 1, ret;
+	int keys[2 * MAX_ROWS], err = 1, ret;
 
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strncmp(argv[i], "--timeline", 10))
@@ -62,6 +68,15 @@ int cmd_plot(int argc, char **argv)
 		return 2;
 	if (sweep_args_load(&o))
 		goto out;
+	/* One x value is no scaling chart: say what the chart needs instead of gnuplot's words. */
+	if (sweep_keys(&o.before, &o.after, keys) < 2) {
+		fprintf(stderr, "kvmlockstat plot: a scaling chart needs records at two or more vCPU "
+			"counts (a sweep directory); %s%s%s all have %d vCPUs: compare them with "
+			"'kvmlockstat diff', or draw one run over time with 'plot --timeline'\n",
+			o.before.path, o.after.path ? " and " : "", o.after.path ? o.after.path : "",
+			keys[0]);
+		goto out;
+	}
 	make_series(&before, &o.before, o.after.path ? "before" : "run");
 	if (o.after.path)
 		make_series(&after, &o.after, "after");

@@ -79,6 +79,7 @@ static json_object *stack_json(const struct stack_rec *s, const struct ksyms *k)
 	put(o, "mode", json_object_new_string(mode_names[s->mode < NR_MODES ? s->mode : MODE_OTHER]));
 	put(o, "count", u64(s->count));
 	put(o, "wait_ns", u64(s->total_ns));
+	put(o, "last_ns", u64(s->last_ns));
 	put(o, "path", json_object_new_string(wait_path_names[s->path < NR_WAIT_PATHS ?
 							      s->path : WP_OTHER]));
 	for (uint32_t i = 0; i < s->nr_ips; i++) {
@@ -120,6 +121,8 @@ static json_object *lock_json(const struct lock_rec *l, const struct ksyms *k)
 	put(o, "addr", hex(l->addr));
 	put(o, "name", json_object_new_string(l->name));
 	put(o, "kvm", l->kvm ? hex(l->kvm) : NULL);
+	/* Another lock of a VM's struct kvm (named by its field): that VM's kvm. */
+	put(o, "in_kvm", l->in_kvm ? hex(l->in_kvm) : NULL);
 	put(o, "contention", modes_json(l->mode));
 	a = json_object_new_array();
 	for (size_t i = 0; i < l->nr_tasks; i++)
@@ -237,6 +240,10 @@ static json_object *timeline_row_json(const struct timeline_row *row)
 		json_object *v = NULL;
 		char buf[64];
 
+		if (row->unmeasured & col->needs) {
+			put(o, col->name, NULL);	/* not measured: null, not 0 */
+			continue;
+		}
 		switch (col->kind) {
 		case TC_U32: v = u64(*(const uint32_t *)p); break;
 		case TC_U64: v = u64(*(const uint64_t *)p); break;
@@ -587,6 +594,7 @@ static void read_stack(struct rd *c, json_object *o, const char *path, void *arg
 		return;
 	s->count = get_u64(c, o, path, "count", true);
 	s->total_ns = get_u64(c, o, path, "wait_ns", true);
+	s->last_ns = get_u64(c, o, path, "last_ns", false);
 	get_str(c, o, path, "path", mode, sizeof(mode), false);
 	m = *mode ? name_index(wait_path_names, NR_WAIT_PATHS, mode) : WP_OTHER;
 	if (m < 0)
@@ -618,6 +626,7 @@ static void read_lock(struct rd *c, json_object *o, const char *path, void *arg)
 		return;
 	}
 	l->kvm = get_hex(c, o, path, "kvm");
+	l->in_kvm = get_hex(c, o, path, "in_kvm");
 	get_str(c, o, path, "name", l->name, sizeof(l->name), false);
 	read_modes(c, o, path, l->mode);
 	each(c, o, path, "tasks", false, read_task, l);
@@ -738,10 +747,15 @@ static void read_timeline_row(struct rd *c, json_object *o, const char *path, vo
 	row->fast_path_share = -1;
 	for (size_t i = 0; i < nr_timeline_cols && !c->failed; i++) {
 		const struct timeline_col *col = &timeline_cols[i];
-		json_object *v = field(c, o, path, col->name, timeline_json_type[col->kind],
-				       col->kind != TC_SHARE && !col->since_0_2);
+		json_object *v;
 		char full[224];
 
+		if (col->needs && col->kind != TC_SHARE && json_object_object_get_ex(o, col->name, &v) && !v) {
+			row->unmeasured |= col->needs;
+			continue;
+		}
+		v = field(c, o, path, col->name, timeline_json_type[col->kind],
+			  col->kind != TC_SHARE && !col->since_0_2);
 		snprintf(full, sizeof(full), "%s.%s", path, col->name);
 		if (v && timeline_parse(col, row, json_object_get_string(v)))
 			fail(c, full, "bad value \"%.40s\"", json_object_get_string(v));
@@ -873,10 +887,20 @@ int record_parse(const char *name, const char *text, size_t len, struct run *r,
 	root = json_tokener_parse_ex(tok, text, len);
 	if (!root || json_tokener_get_parse_end(tok) < len) {
 		enum json_tokener_error je = json_tokener_get_error(tok);
+		size_t at = json_tokener_get_parse_end(tok), blank = 0;
 
-		snprintf(err, errlen, "%s: not valid JSON (%s at byte %zu)", name,
-			 root ? "trailing data" : json_tokener_error_desc(je),
-			 json_tokener_get_parse_end(tok));
+		while (blank < len && strchr(" \t\r\n", text[blank]) && text[blank])
+			blank++;
+		/* In a reader's words, not json-c's ("continue" is its "need more input"). */
+		if (blank == len)
+			snprintf(err, errlen, "%s: empty file", name);
+		else if (!root && je == json_tokener_continue)
+			snprintf(err, errlen, "%s: truncated at byte %zu", name, len);
+		else if (root)
+			snprintf(err, errlen, "%s: more after the record, at byte %zu", name, at);
+		else
+			snprintf(err, errlen, "%s: not valid JSON at byte %zu (%s)", name, at,
+				 json_tokener_error_desc(je));
 		json_object_put(root);
 		json_tokener_free(tok);
 		return -EINVAL;

@@ -20,6 +20,8 @@
 #include "timeline.h"
 
 #define COL(name, kind, field) { name, kind, offsetof(struct timeline_row, field) }
+#define COLN(name, kind, field, needs) \
+	{ name, kind, offsetof(struct timeline_row, field), false, needs }
 #define CN(name, field) COL("waits_" name, TC_U64, field.count), \
 			COL("wait_ns_" name, TC_U64, field.total_ns)
 
@@ -32,15 +34,15 @@ const struct timeline_col timeline_cols[] = {
 	COL("vm", TC_HEX, kvm),
 	COL("pid", TC_U32, pid),
 	COL("comm", TC_COMM, comm),
-	COL("faults_translation", TC_U64, faults[FAULT_TRANSLATION]),
-	COL("faults_permission", TC_U64, faults[FAULT_PERMISSION]),
-	COL("faults_access", TC_U64, faults[FAULT_ACCESS]),
-	COL("faults_other", TC_U64, faults[FAULT_OTHER]),
+	COLN("faults_translation", TC_U64, faults[FAULT_TRANSLATION], TM_FAULT_TYPES),
+	COLN("faults_permission", TC_U64, faults[FAULT_PERMISSION], TM_FAULT_TYPES),
+	COLN("faults_access", TC_U64, faults[FAULT_ACCESS], TM_FAULT_TYPES),
+	COLN("faults_other", TC_U64, faults[FAULT_OTHER], TM_FAULT_TYPES),
 	/* All faults: the types' sum, or KVM's count where faults were not probed. */
-	{ "faults_total", TC_U64, offsetof(struct timeline_row, faults_total), true },
-	COL("fast_path_fast", TC_U64, fast_path_fast),
-	COL("fast_path_slow", TC_U64, fast_path_slow),
-	COL("fast_path_share", TC_SHARE, fast_path_share),
+	{ "faults_total", TC_U64, offsetof(struct timeline_row, faults_total), true, TM_FAULTS },
+	COLN("fast_path_fast", TC_U64, fast_path_fast, TM_FAST_PATH),
+	COLN("fast_path_slow", TC_U64, fast_path_slow, TM_FAST_PATH),
+	COLN("fast_path_share", TC_SHARE, fast_path_share, TM_FAST_PATH),
 	COL("waits_read", TC_U64, waits[MODE_READ].count),
 	COL("waits_write", TC_U64, waits[MODE_WRITE].count),
 	COL("waits_spin", TC_U64, waits[MODE_SPIN].count),
@@ -59,10 +61,10 @@ const struct timeline_col timeline_cols[] = {
 	COL("wait_ns_mmu_notifier", TC_U64, paths[WP_MMU_NOTIFIER].total_ns),
 	COL("wait_ns_fault", TC_U64, paths[WP_FAULT].total_ns),
 	COL("wait_ns_other_path", TC_U64, paths[WP_OTHER].total_ns),
-	COL("get_dirty_log_calls", TC_U64, get_dirty_log.count),
-	COL("get_dirty_log_ns", TC_U64, get_dirty_log.total_ns),
-	COL("clear_dirty_log_calls", TC_U64, clear_dirty_log.count),
-	COL("clear_dirty_log_ns", TC_U64, clear_dirty_log.total_ns),
+	COLN("get_dirty_log_calls", TC_U64, get_dirty_log.count, TM_DIRTY_LOG),
+	COLN("get_dirty_log_ns", TC_U64, get_dirty_log.total_ns, TM_DIRTY_LOG),
+	COLN("clear_dirty_log_calls", TC_U64, clear_dirty_log.count, TM_DIRTY_LOG),
+	COLN("clear_dirty_log_ns", TC_U64, clear_dirty_log.total_ns, TM_DIRTY_LOG),
 };
 const size_t nr_timeline_cols = sizeof(timeline_cols) / sizeof(timeline_cols[0]);
 
@@ -81,6 +83,10 @@ void timeline_format(const struct timeline_col *col, const struct timeline_row *
 	struct timeline_row *r = (struct timeline_row *)row;
 	double d;
 
+	if (r->unmeasured & col->needs) {
+		buf[0] = '\0';		/* not measured: no figure, not 0 */
+		return;
+	}
 	switch (col->kind) {
 	case TC_U32: snprintf(buf, len, "%" PRIu32, *FIELD(r, col, uint32_t)); break;
 	case TC_U64: snprintf(buf, len, "%" PRIu64, *FIELD(r, col, uint64_t)); break;
@@ -120,6 +126,10 @@ int timeline_parse(const struct timeline_col *col, struct timeline_row *row, con
 	double d;
 	char *end;
 
+	if (!*s && col->needs && col->kind != TC_SHARE) {
+		row->unmeasured |= col->needs;
+		return 0;
+	}
 	switch (col->kind) {
 	case TC_U32:
 		if (parse_u64(s, 10, &v) || v > UINT32_MAX)
@@ -354,7 +364,7 @@ static void vm_summary(FILE *f, const struct run *r, uint32_t pid)
 {
 	struct count_ns paths[NR_WAIT_PATHS] = {};
 	const struct timeline_row *peak = NULL, *first_perm = NULL;
-	size_t rows = 0, perm_rows = 0, log_rows = 0;
+	size_t rows = 0, perm_rows = 0, log_rows = 0, log_measured = 0;
 	uint64_t waits = 0, kvm = 0;
 
 	for (size_t i = 0; i < r->nr_timeline; i++) {
@@ -374,6 +384,7 @@ static void vm_summary(FILE *f, const struct run *r, uint32_t pid)
 		if (row->faults[FAULT_PERMISSION] && !perm_rows++)
 			first_perm = row;
 		log_rows += row->get_dirty_log.count || row->clear_dirty_log.count;
+		log_measured += !(row->unmeasured & TM_DIRTY_LOG);
 	}
 	fprintf(f, "  VM pid %u kvm 0x%" PRIx64 ": %zu rows, %" PRIu64 " mmu_lock waits", pid, kvm,
 		rows, waits);
@@ -387,7 +398,10 @@ static void vm_summary(FILE *f, const struct run *r, uint32_t pid)
 	if (first_perm)
 		fprintf(f, "    permission faults in %zu intervals, from %.3f s\n", perm_rows,
 			first_perm->t_start_s);
-	fprintf(f, "    dirty-log ioctls in %zu intervals\n", log_rows);
+	if (log_measured)
+		fprintf(f, "    dirty-log ioctls in %zu intervals\n", log_rows);
+	else
+		fprintf(f, "    dirty-log ioctls: not measured\n");
 }
 
 void timeline_summary(FILE *f, const struct run *r)

@@ -18,6 +18,7 @@ struct timeline_col {
 	enum timeline_kind kind;
 	size_t off;			/* in struct timeline_row */
 	bool since_0_2;			/* added after the first files: may be absent */
+	uint32_t needs;			/* TM_* bit: empty when the row lacks it */
 };
 
 extern const struct timeline_col timeline_cols[];

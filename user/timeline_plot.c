@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cmd.h"
 #include "plot.h"
 #include "timeline.h"
@@ -36,6 +37,8 @@ enum series {
 struct tseries {
 	size_t n;
 	double *t0, *t1, *y[NR_SERIES];
+	const struct timeline_row *first;	/* the first row drawn: names the VM */
+	size_t nr_vms;				/* VMs added up in an interval */
 };
 
 static void row_values(const struct timeline_row *r, double v[NR_SERIES])
@@ -50,12 +53,21 @@ static void row_values(const struct timeline_row *r, double v[NR_SERIES])
 		v[S_UNTYPED] -= r->faults[t];
 	if (v[S_UNTYPED] < 0)
 		v[S_UNTYPED] = 0;	/* a file from before faults_total */
+	/* Not measured: no point at all (a line at 0 would say there were none). */
+	for (int t = 0; t < NR_FAULT_TYPES && (r->unmeasured & TM_FAULT_TYPES); t++)
+		v[S_TRANSLATION + t] = NAN;
+	if (r->unmeasured & TM_FAULT_TYPES)
+		v[S_UNTYPED] = r->faults_total;
+	if (r->unmeasured & TM_FAULTS)
+		v[S_UNTYPED] = NAN;
 	for (int p = 0; p < NR_WAIT_PATHS; p++)
 		v[S_W_DIRTY_LOG + p] = r->paths[p].count;
 	v[S_NS_DIRTY_LOG] = r->paths[WP_DIRTY_LOG].total_ns / 1e6;
 	v[S_NS_NOTIFIER] = r->paths[WP_MMU_NOTIFIER].total_ns / 1e6;
 	v[S_NS_FAULT] = r->paths[WP_FAULT].total_ns / 1e6;
 	v[S_IOCTL_NS] = (r->get_dirty_log.total_ns + r->clear_dirty_log.total_ns) / 1e6;
+	if (r->unmeasured & TM_DIRTY_LOG)
+		v[S_IOCTL_NS] = NAN;
 }
 
 /* Rows come interval by interval: add up the VMs of each (or keep one pid's). */
@@ -76,6 +88,10 @@ static int make_series(struct tseries *s, const struct timeline_row *rows, size_
 
 		if (pid && rows[i].pid != pid)
 			continue;
+		if (!s->n)
+			s->first = &rows[i];
+		if (rows[i].interval == s->first->interval)
+			s->nr_vms++;
 		if (!s->n || rows[i].interval != last) {
 			last = rows[i].interval;
 			s->t0[s->n] = rows[i].t_start_s;
@@ -159,9 +175,91 @@ static int read_progress(const char *path, double unix0, double **x, double **y,
 	return err;
 }
 
-static int draw(const struct tplot_opts *o, const struct tseries *s, const double *px,
+static bool line_missing(const struct plot_line *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(l->y[i]))
+			return false;
+	return true;
+}
+
+/* p without its lines that were not measured, named once each in missing (what[l]). */
+static void keep_measured(struct plot_panel *p, const char *const *what, struct plot_line *kept,
+			  size_t n, char *missing, size_t len)
+{
+	size_t k = 0;
+
+	for (size_t l = 0; l < p->nr_lines; l++) {
+		if (!line_missing(&p->lines[l], n)) {
+			kept[k++] = p->lines[l];
+			continue;
+		}
+		if (!strstr(missing, what[l]))
+			snprintf(missing + strlen(missing), len - strlen(missing), "%s%s",
+				 *missing ? ", " : "", what[l]);
+	}
+	p->nr_lines = k;
+	p->lines = kept;
+}
+
+/* A panel whose lines are zero (or missing) throughout: left out of the chart. */
+static bool panel_empty(const struct plot_panel *pn, size_t n)
+{
+	for (size_t l = 0; l < pn->nr_lines; l++)
+		for (size_t i = 0; i < n; i++)
+			if (isfinite(pn->lines[l].y[i]) && pn->lines[l].y[i] != 0)
+				return false;
+	return true;
+}
+
+/*
+ * Wait and ioctl time per second of run, made in ms/s: rescaled to the unit
+ * whose ticks read as plain numbers (a few µs/s rather than "0.004 ms/s").
+ */
+static const char *time_unit(struct tseries *s)
+{
+	static const struct { const char *unit; double scale; } units[] = {
+		{ "ms per second", 1 }, { "µs per second", 1e3 }, { "ns per second", 1e6 },
+	};
+	double max = 0;
+	size_t u = 0;
+
+	for (int k = S_NS_DIRTY_LOG; k <= S_IOCTL_NS; k++)
+		for (size_t i = 0; i < s->n; i++)
+			if (isfinite(s->y[k][i]) && s->y[k][i] > max)
+				max = s->y[k][i];
+	while (u + 1 < sizeof(units) / sizeof(units[0]) && max > 0 && max * units[u].scale < 1)
+		u++;
+	for (int k = S_NS_DIRTY_LOG; k <= S_IOCTL_NS; k++)
+		for (size_t i = 0; i < s->n; i++)
+			s->y[k][i] *= units[u].scale;
+	return units[u].unit;
+}
+
+/* "contend (pid 4242)" or "3 VMs added up", the date, and what was left out and why. */
+static void chart_title(char *buf, size_t len, const struct tplot_opts *o, const struct tseries *s,
+			const char *left_out, const char *missing)
+{
+	time_t t = (time_t)s->first->unix_start;
+	char vm[64], date[32];
+	struct tm tm;
+
+	if (s->nr_vms == 1)
+		snprintf(vm, sizeof(vm), "VM of %s (pid %u)", s->first->comm, s->first->pid);
+	else
+		snprintf(vm, sizeof(vm), "%zu VMs added up", s->nr_vms);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime_r(&t, &tm));
+	snprintf(buf, len, "kvmlockstat timeline: %s, %s, %s%s%s%s%s%s%s", vm, date, o->timeline,
+		 *left_out || *missing ? "\n" : "",
+		 *left_out ? "zero throughout, not drawn: " : "", left_out,
+		 *left_out && *missing ? "; " : "",
+		 *missing ? "not measured in this run, not drawn: " : "", missing);
+}
+
+static int draw(const struct tplot_opts *o, struct tseries *s, const double *px,
 		const double *py, size_t pn)
 {
+	const char *unit = time_unit(s);
 	const struct plot_line faults[] = {
 		{ "permission", s->y[S_PERMISSION] }, { "translation", s->y[S_TRANSLATION] },
 		{ "access flag", s->y[S_ACCESS] }, { "other", s->y[S_FAULT_OTHER] },
@@ -173,19 +271,43 @@ static int draw(const struct tplot_opts *o, const struct tseries *s, const doubl
 		{ "wait: dirty log", s->y[S_NS_DIRTY_LOG] }, { "wait: MMU notifier", s->y[S_NS_NOTIFIER] },
 		{ "wait: fault", s->y[S_NS_FAULT] }, { "dirty-log ioctls", s->y[S_IOCTL_NS] },
 	};
-	const struct plot_panel panels[] = {
-		{ "Stage-2 / TDP faults by type", "faults/s", 5, faults },
-		{ "kvm->mmu_lock waits by writer path", "waits/s", 4, waits },
-		{ "mmu_lock wait time by path; dirty-log ioctl time", "ms/s", 4, times },
+	const struct plot_panel all[] = {
+		{ "Stage-2 / TDP faults by type", "faults per second", 5, faults },
+		{ "kvm->mmu_lock waits by writer path", "waits per second", 4, waits },
+		{ "mmu_lock wait time by path; dirty-log ioctl time", unit, 4, times },
 	};
-	char title[256];
+	static const char *const short_names[] = { "faults", "mmu_lock waits", "wait and ioctl time" };
+	/* What a line that was not measured stands for, per panel and line. */
+	static const char *const what[3][PLOT_MAX_LINES] = {
+		{ "fault types", "fault types", "fault types", "fault types", "faults" },
+		{ "mmu_lock waits", "mmu_lock waits", "mmu_lock waits", "mmu_lock waits" },
+		{ "wait time", "wait time", "wait time", "dirty-log ioctls" },
+	};
+	struct plot_panel panels[3], p;
+	struct plot_line kept[3][PLOT_MAX_LINES];
+	char title[640], left_out[128] = "", missing[192] = "";
 	struct plot_time_chart tc = {
-		title, "seconds since kvmlockstat started", s->n, s->t0, s->t1, 3, panels,
+		title, "seconds since kvmlockstat started", s->n, s->t0, s->t1, 0, panels,
 		"progress (rate)", pn, px, py,
 	};
 
-	snprintf(title, sizeof(title), "kvmlockstat timeline: %s%s", o->timeline,
-		 o->pid ? "" : " (all VMs added up)");
+	for (size_t i = 0; i < 3; i++) {
+		p = all[i];
+		keep_measured(&p, what[i], kept[i], s->n, missing, sizeof(missing));
+		if (p.nr_lines && !panel_empty(&p, s->n)) {
+			panels[tc.nr_panels++] = p;
+			continue;
+		}
+		if (p.nr_lines)	/* measured, and zero throughout */
+			snprintf(left_out + strlen(left_out), sizeof(left_out) - strlen(left_out),
+				 "%s%s", *left_out ? ", " : "", short_names[i]);
+	}
+	if (!tc.nr_panels) {
+		fprintf(stderr, "kvmlockstat plot: %s: every series is zero throughout: nothing to draw\n",
+			o->timeline);
+		return -ENODATA;
+	}
+	chart_title(title, sizeof(title), o, s, left_out, missing);
 	return plot_time_chart(o->out, &tc);
 }
 
@@ -266,7 +388,8 @@ int cmd_plot_timeline(int argc, char **argv)
 	if (o.progress && read_progress(o.progress, rows[0].unix_start - rows[0].t_start_s,
 					&px, &py, &pn))
 		goto out;
-	ret = plot_done(o.out, draw(&o, &s, px, py, pn));
+	ret = draw(&o, &s, px, py, pn);
+	ret = ret == -ENODATA ? 1 : plot_done(o.out, ret);	/* -ENODATA: draw said why */
 out:
 	free_series(&s);
 	free(rows);

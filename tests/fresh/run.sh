@@ -27,7 +27,7 @@ if [ -z "${FRESH_IN_NS:-}" ]; then
 fi
 
 cache=${FRESH_CACHE:-/var/cache/kvmlockstat/debootstrap}
-steps=${FRESH_STEPS:-setup make lab-arm64 lab-x86_64 setup-full suites kernel-selftest deb install version man completion run}
+steps=${FRESH_STEPS:-setup demo-only make lab-arm64 lab-x86_64 setup-full no-service suites kernel-selftest deb install version man completion run}
 logs=$PWD/build/fresh
 work=$(mktemp -d "${FRESH_TMP:-/var/tmp}/kvmlockstat-fresh.XXXXXX")
 root=$work/root
@@ -189,11 +189,29 @@ run() {
 # Each target on the packages its own path installs, as a user meets them: the demo's setup
 # (host tools only), then each lab with its own deps (arm64 first: qemu-system-x86 would pull
 # in the ROMs qemu-system-arm only recommends), then the full setup (README: test.sh runs it).
-run setup - inside "SETUP_LABS=0 scripts/setup.sh"
+run setup - inside "SETUP_FOR=demo SETUP_LABS=0 scripts/setup.sh"
+# The demo's setup installs none of the tools only the tests and packaging use.
+run demo-only setup inside 'for p in lintian debhelper debootstrap prometheus libcmocka-dev gnuplot-nox; do
+    if dpkg-query -W -f="\${Status}\n" $p 2> /dev/null | grep -q "ok installed"; then
+        echo "$p: installed by the demo'"'"'s setup"; exit 1; fi; done'
 run make setup inside "make -j2"
 run lab-arm64 make lab_boot arm64
 run lab-x86_64 make lab_boot x86_64
 run setup-full make inside scripts/setup.sh
+# Debian's prometheus enables prometheus.service: the full setup leaves it, and every
+# other service, neither enabled nor running (the exporter test starts prometheus itself).
+no_service_left() {
+    local wants pids p bad=0
+    wants=$(ls "$root"/etc/systemd/system/*.wants/ 2> /dev/null | grep -v ':$' | grep -E '\.service$' |
+        grep -vxE 'e2scrub_reap.service|getty@tty1.service|remote-fs.target')
+    [ -z "$wants" ] || { echo "enabled after setup: $wants"; bad=1; }
+    pids=$(root_pids)
+    for p in $pids; do
+        [ "$(cat /proc/$p/comm 2> /dev/null)" = prometheus ] && { echo "running after setup: prometheus (pid $p)"; bad=1; }
+    done
+    return $bad
+}
+run no-service setup-full no_service_left
 run suites setup-full inside 'TEST_SUITES="unit integration" scripts/test.sh'
 # The kernel side's tools (headers_install needs rsync, the check needs file) without a kernel build.
 run kernel-selftest setup-full inside "KERNEL_JOBS=2 scripts/kernel/selftest.sh after"

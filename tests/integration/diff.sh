@@ -50,6 +50,30 @@ check "table has the cover letter's layout" grep -q '^| #vCPU |       before |  
 "$K" diff -f csv "$B" "$A" > "$T/csv"
 check "csv has a header and a row per metric and vCPU count" \
     test "$(head -1 "$T/csv")" = "metric,unit,vcpus,before,after,change,relative_pct"
+# Every CSV cell equals the JSON figure (empty where JSON has null), both ways round,
+# so a decrease (a negative change) is among them.
+csv_matches_json() {
+    local csv=$1 json=$2
+    jq -r '.metrics[] | .name as $m | .unit as $u | .rows[] | select(.before != null or .after != null)
+        | [$m, $u, .vcpus, .before, .after, .change, (if .relative == null then null else .relative * 100 end)]
+        | map(if . == null then "" else tostring end) | join(",")' "$json" > "$T/want.csv"
+    tail -n +2 "$csv" | awk -F, -v OFS=, '{ print $1, $2, $3, $4, $5, $6, $7 }' > "$T/got.csv"
+    # Numbers as numbers: the CSV rounds to two decimals.
+    paste -d'|' "$T/want.csv" "$T/got.csv" | awk -F'|' '{
+        n = split($1, w, ","); split($2, g, ",")
+        for (i = 1; i <= n; i++) {
+            if ((w[i] == "") != (g[i] == "")) { print "cell " i ": " $0; bad = 1; continue }
+            if (i > 3 && w[i] != "" && (w[i] - g[i] > 0.006 || g[i] - w[i] > 0.006)) { print "cell " i ": " $0; bad = 1 }
+            if (i <= 3 && w[i] != g[i]) { print "cell " i ": " $0; bad = 1 }
+        }
+    } END { exit bad }' && test "$(wc -l < "$T/want.csv")" = "$(wc -l < "$T/got.csv")"
+}
+check "csv cells equal the json figures (before -> after)" csv_matches_json "$T/csv" "$T/diff.json"
+"$K" diff -f csv "$A" "$B" > "$T/csv-rev"
+"$K" diff -f json "$A" "$B" > "$T/diff-rev.json"
+check "csv cells equal the json figures (after -> before)" csv_matches_json "$T/csv-rev" "$T/diff-rev.json"
+check "csv shows a decrease with its sign" awk -F, 'NR > 1 && $6 ~ /^-[0-9]/ && $7 ~ /^-[0-9]/ { f = 1 } END { exit !f }' \
+    "$T/csv" "$T/csv-rev"
 
 # Bad inputs: a clear error naming the file, non-zero exit.
 expect_fail() {
@@ -70,4 +94,18 @@ expect_fail "one input only" "two inputs" "$K" diff "$B"
 "$K" plot -o "$T/scaling" "$B" "$A" 2> "$T/plot.err"
 check "plot writes an SVG" grep -q '<svg' "$T/scaling.svg"
 check "plot writes a PNG" sh -c "head -c 8 '$T/scaling.png' | od -An -tx1 | grep -q '89 50 4e 47'"
+# Records without kvm-dirtylog's reports: that panel says so, the other is drawn.
+mkdir "$T/bare-b" "$T/bare-a" && cp "$B"/kvmlockstat-v*.json "$T/bare-b" && cp "$A"/kvmlockstat-v*.json "$T/bare-a"
+"$K" plot -o "$T/bare" "$T/bare-b" "$T/bare-a" > "$T/bare.err" 2>&1
+rc=$?
+check "plot of sweeps without dirty-log reports exits 0: $(head -c 200 "$T/bare.err")" test $rc -eq 0
+check "  its dirty-time panel says why it has no line" grep -q 'no kvm-dirtylog report' "$T/bare.svg"
+check "  no gnuplot internals" sh -c "! grep -q 'range is invalid' '$T/bare.err'"
+[ -n "${KEEP_PLOTS:-}" ] && cp "$T/bare.png" "$T/scaling.png" "$KEEP_PLOTS/"
+# Two single runs (one vCPU count): one line saying what a scaling chart needs.
+"$K" plot -o "$T/two" "$B"/kvmlockstat-v1.json "$A"/kvmlockstat-v1.json > "$T/two.err" 2>&1
+rc=$?
+check "plot of two single runs: refused in one line ($(head -1 "$T/two.err"))" \
+    sh -c "[ $rc -ne 0 ] && [ \$(wc -l < '$T/two.err') -eq 1 ] && grep -q 'two or more vCPU counts' '$T/two.err'"
+check "  and writes nothing" test ! -e "$T/two.png" -a ! -e "$T/two.svg"
 finish

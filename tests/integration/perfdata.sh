@@ -216,8 +216,8 @@ modules_test() {
 	echo "kvm_fake 65536 0 - Live 0x$base" >"$fm"
 
 	check "perfdata_gen writes a file with a module map" "$GEN" -k "$fk" -m "$fm" "$mdata" \
-		"4242,5002,CPU 3/KVM,100000,7,$LOCK,fake_mmu_fn+0x10;$FAULT+0x8" \
-		"4242,5001,CPU 2/KVM,300000,9,$LOCK,$RLOCK+0x8;fake_fault_fn+0x10;$FAULT+0x8"
+		"4242,5002,CPU 3/KVM,100000,7,$LOCK,fake_mmu_fn+0x10;$FAULT+0x8,1500000000" \
+		"4242,5001,CPU 2/KVM,300000,9,$LOCK,$RLOCK+0x8;fake_fault_fn+0x10;$FAULT+0x8,2500000000"
 	TOTAL=400000
 	check "perf report --kallsyms reads it cleanly" run_perf report -i "$mdata" \
 		--kallsyms="$fk" --stdio --sort sym --no-children -g none --percent-limit 0
@@ -233,6 +233,24 @@ modules_test() {
 	check "first module frame named too" grep -qx $'\t *[0-9a-f]* fake_mmu_fn' "$TMP/out"
 }
 modules_test
+
+# Samples carry their time (the end of the interval kvmlockstat drained them in):
+# perf script lists them in time order, perf report --sort time splits them.
+time_test() {
+	local tdata="$TMP/time.data"
+	check "perfdata_gen writes samples with times" "$GEN" "$tdata" \
+		"4242,5003,CPU 1/KVM,100000,1,$LOCK,$WLOCK+0x8;$FAULT+0x10,3000000000" \
+		"4242,5001,CPU 1/KVM,100000,1,$LOCK,$WLOCK+0x8;$FAULT+0x10,1000000000" \
+		"4242,5002,CPU 1/KVM,100000,1,$LOCK,$WLOCK+0x8;$FAULT+0x10,2000000000"
+	check "perf script -F tid,time reads it cleanly" run_perf script -i "$tdata" -F tid,time
+	check "perf script: each sample at its time, in time order ($(tr -s ' \n' ' ' < "$TMP/out"))" \
+		test "$(awk '{ print $1, $2 }' "$TMP/out" | tr '\n' ' ')" = \
+		"5001 1.000000: 5002 2.000000: 5003 3.000000: "
+	check "perf report --sort time reads it cleanly" run_perf report -i "$tdata" --stdio \
+		--sort time --no-children -g none --percent-limit 0
+	check "perf report --sort time: three times" test "$(grep -c '^ .*%' "$TMP/out")" = 3
+}
+time_test
 
 # Writes that cannot succeed fail, and leave nothing behind.
 mkdir "$TMP/dir.data"

@@ -95,12 +95,16 @@ static int parse_sample(const struct ksyms *k, char *arg, struct gen_sample *g)
 	g->s.weight = v[3];
 	g->s.count = v[4];
 	g->s.lock_addr = v[5];
+	/* Optional: the sample's time in ns. */
+	field[0] = strtok_r(NULL, ",", &save);
+	if (field[0] && parse_u64(field[0], &g->s.time_ns))
+		return -EINVAL;
 	return parse_frames(k, field[6], g);
 }
 
 static void usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [-k KALLSYMS] [-m MODULES] [-f FOLDED] OUT [pid,tid,comm,weight,count,lock,frames]...\n", argv0);
+	fprintf(stderr, "usage: %s [-k KALLSYMS] [-m MODULES] [-f FOLDED] OUT [pid,tid,comm,weight,count,lock,frames[,time_ns]]...\n", argv0);
 	exit(2);
 }
 

@@ -33,6 +33,32 @@ test_bad_input() {
     echo '{"schema": "kvmlockstat-run/1", "host": {}, "run": {}, "vms": [], "locks": [{"addr": 5}]}' > "$T/bad.json"
     expect_error "report of a malformed record names the field" "locks\[0\].addr" "$K" report "$T/bad.json"
     expect_error "not root: one clear line" "needs root" setpriv --reuid=65534 --regid=65534 --clear-groups "$K" -d 1
+    # A command that cannot run is refused before any probe is attached: one line, 127.
+    local rc
+    "$K" -- /nonexistent/cmd > "$T/nocmd" 2>&1
+    rc=$?
+    check "-- /nonexistent/cmd: exit 127 ($rc), one line, nothing attached: $(head -c 120 "$T/nocmd")" \
+        sh -c "[ $rc = 127 ] && [ \$(wc -l < '$T/nocmd') = 1 ] && grep -q 'cannot run /nonexistent/cmd' '$T/nocmd'"
+    expect_error "-- a name not in PATH: command not found" "command not found" "$K" -- no-such-command-here
+}
+
+# --help: the subcommands and --version, then live's options.
+test_help() {
+    "$K" --help > "$T/help" 2>&1
+    check "--help exits 0" test $? -eq 0
+    check "--help lists the subcommands" sh -c "grep -Eq '^  report ' '$T/help' && grep -Eq '^  diff ' '$T/help' &&
+        grep -Eq '^  plot ' '$T/help' && grep -Eq '^  exporter ' '$T/help'"
+    check "--help names --version" grep -q -- '--version' "$T/help"
+    check "--help still documents live's options" grep -q -- '--interval' "$T/help"
+}
+
+# What was not measured is said once, per reason, and not about options left off.
+test_not_measured_once() {
+    "$K" -d 1 -i 0 > "$T/nm.out" 2>&1
+    check "not measured: no line about an option not asked for" sh -c "! grep -q 'opt-in' '$T/nm.out'"
+    check "not measured: each reason said once" sh -c "! grep -o 'not measured: .*' '$T/nm.out' |
+        sed 's/^not measured: [^:]*: //' | sort | uniq -d | grep -q ."
+    check "not measured: not also at the start" sh -c "! grep -q '^kvmlockstat: not measured' '$T/nm.out'"
 }
 
 # Runs mmstorm ($STORM) under kvmlockstat -a with perf recording lock:contention_begin/end
@@ -104,6 +130,56 @@ test_mmu_lock_host() {
     if [ $? -eq 0 ]; then pass "mmu_lock on the host"; else fail "mmu_lock on the host"; fi
 }
 
+# The live table on an 80x24 terminal (tmux): no line wider than the terminal, one
+# screen redrawn in place each interval; into a pipe, plain text appended instead.
+# Over contend's VM when /dev/kvm is usable (the fault table), and with -a over mmstorm.
+test_live_terminal() {
+    local what=$1 s=kls$$ i; shift
+    if ! command -v tmux > /dev/null; then skip "$what at 80x24: no tmux (scripts/setup.sh installs it)"; return; fi
+    tmux new-session -d -s "$s" -x 80 -y 24 "$* ; echo kls-done; sleep 60" || { fail "$what: tmux"; return; }
+    # Screen 1 once an interval is drawn (start-up parses BTF: slow on a loaded machine),
+    # screen 2 once the clock at its top has moved on.
+    : > "$T/screen1"
+    for i in $(seq 300); do
+        tmux capture-pane -t "$s" -p -J > "$T/screen"
+        if grep -q 'contention in the last' "$T/screen"; then
+            if [ ! -s "$T/screen1" ]; then cp "$T/screen" "$T/screen1"
+            elif ! head -1 "$T/screen" | cmp -s - <(head -1 "$T/screen1"); then cp "$T/screen" "$T/screen2"; break; fi
+        fi
+        sleep 0.1
+    done
+    for i in $(seq 300); do
+        tmux capture-pane -t "$s" -p -J -S - > "$T/screen-end"
+        grep -q '^kls-done' "$T/screen-end" && break
+        sleep 0.1
+    done
+    tmux kill-session -t "$s"
+    for i in 1 2; do
+        check "$what at 80x24, screen $i: one interval on screen, at the top" \
+            sh -c "[ \$(grep -c 'contention in the last' '$T/screen$i') = 1 ] &&
+                   head -1 '$T/screen$i' | grep -q 'contention in the last'"
+        check "$what at 80x24, screen $i: no line wider than 80 ($(awk '{ print length }' "$T/screen$i" | sort -n | tail -1))" \
+            awk 'length > 80 { exit 1 }' "$T/screen$i"
+    done
+    check "$what at 80x24: redrawn (screens 1 and 2 at different times)" \
+        test "$(head -1 "$T/screen1" | cut -c1-8)" != "$(head -1 "$T/screen2" | cut -c1-8)"
+    check "$what at 80x24: the summary's lines fit too ($(awk '{ print length }' "$T/screen-end" | sort -n | tail -1))" \
+        awk '/=== kvmlockstat/ { s = 1 } s && length > 80 { exit 1 }' "$T/screen-end"
+    # A wider terminal is used: the caller column of -a's lock table grows with it.
+    tmux new-session -d -s "$s" -x 120 -y 30 "$* ; echo kls-done; sleep 60" || { fail "$what: tmux"; return; }
+    for i in $(seq 300); do
+        tmux capture-pane -t "$s" -p -J > "$T/wide"
+        grep -q '^kls-done' "$T/wide" && break
+        sleep 0.1
+    done
+    tmux kill-session -t "$s"
+    check "$what at 120 columns: wider lines used, none beyond 120 ($(awk '{ print length }' "$T/wide" | sort -n | tail -1))" \
+        awk 'length > 80 { wide = 1 } length > 120 { bad = 1 } END { exit bad || !wide }' "$T/wide"
+    "$@" > "$T/piped" 2>&1
+    check "$what into a pipe: every interval appended, no terminal codes" \
+        sh -c "[ \$(grep -c 'contention in the last' '$T/piped') -ge 2 ] && ! grep -q \$'\\033' '$T/piped'"
+}
+
 # --version names the libbpf the dynamic linker loads, which may differ from the headers'.
 test_version() {
     local out rc lib maj min
@@ -123,9 +199,17 @@ if [ "$(id -u)" != 0 ]; then
 else
     [ -d /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
     test_bad_input
+    test_help
+    test_not_measured_once
     test_counts_match_perf tp_btf
     test_counts_match_perf raw_tp
     test_sigterm
+    test_live_terminal "-a over mmstorm" "$K" -a -i 1 -d 6 -- "$T/$STORM" -s 5 -t 4
+    if [ -c /dev/kvm ]; then
+        test_live_terminal "contend's VM" "$K" -i 1 -d 6 -- "$T/contend" -s 5
+    else
+        skip "live table over a VM at 80x24: no /dev/kvm here"
+    fi
     test_mmu_lock_host
 fi
 finish

@@ -29,6 +29,63 @@ test_bad_input() {
     expect_error "plot --timeline: stray argument" "unexpected argument" \
         "$K" plot --timeline "$T/none.csv" extra
     check "no half-written output from refused runs" test ! -e "$T/x.csv" -a ! -e "$T/x.csv.part"
+    "$K" plot --help > "$T/plot-help" 2>&1
+    check "plot --help lists both modes (sweeps, --timeline)" \
+        sh -c "grep -q 'BEFORE \[AFTER\]' '$T/plot-help' && grep -q -- '--timeline' '$T/plot-help'"
+}
+
+# A CSV with the header this build writes (a run with no VM: header only) and rows
+# set by name: COL=VALUE..., one interval of 0.5 s per row, VMM pid 4242 "contend".
+timeline_csv() {
+    local out=$1; shift
+    "$K" -i 0.5 --timeline "$T/header.csv" -d 0.6 > /dev/null 2>&1 || return 1
+    awk -F, -v OFS=, -v sets="$*" 'NR == 1 { print; n = NF; for (i = 1; i <= NF; i++) c[$i] = i; exit }
+        END { for (r = 0; r < 6; r++) {
+                for (i = 1; i <= n; i++) v[i] = 0
+                v[c["interval"]] = r; v[c["t_start_s"]] = r * 0.5; v[c["t_end_s"]] = r * 0.5 + 0.5
+                v[c["unix_start"]] = 1796212800 + r * 0.5; v[c["unix_end"]] = 1796212800 + r * 0.5 + 0.5
+                v[c["vm"]] = "0xffff888100000000"; v[c["pid"]] = 4242; v[c["comm"]] = "contend"
+                v[c["fast_path_share"]] = ""
+                m = split(sets, kv, " ")
+                for (k = 1; k <= m; k++) { split(kv[k], p, "="); v[c[p[1]]] = p[2] }
+                line = v[1]; for (i = 2; i <= n; i++) line = line OFS v[i]; print line } }' \
+        "$T/header.csv" > "$out"
+}
+
+# plot --timeline as a person reads it: no all-zero panel (and the title says which
+# was left out), small times in µs/s with plain ticks, the VM and its pid in the title.
+test_plot_reading() {
+    local csv=$T/small.csv svg=$T/small-timeline.svg
+    timeline_csv "$csv" waits_dirty_log=20 wait_ns_dirty_log=2000 waits_mmu_notifier=5 \
+        wait_ns_mmu_notifier=1000 get_dirty_log_calls=40 get_dirty_log_ns=100000 ||
+        { fail "a header from kvmlockstat --timeline"; return; }
+    "$K" plot --timeline "$csv" > "$T/small.out" 2>&1
+    check "plot --timeline of a run without faults exits 0: $(tail -1 "$T/small.out")" test $? -eq 0
+    check "  the all-zero fault panel is left out" sh -c "! grep -q 'faults by type' '$svg'"
+    check "  and the title says so" grep -q 'zero throughout, not drawn: faults' "$svg"
+    check "  times small enough for µs per second" grep -q 'µs per second' "$svg"
+    check "  no milli ticks ("200.0m")" sh -c "! grep -Eq '>[0-9.]+m<' '$svg'"
+    check "  the title names the VM and its pid" grep -q 'VM of contend (pid 4242)' "$svg"
+    [ -n "${KEEP_PLOTS:-}" ] && cp "$T/small-timeline.png" "$KEEP_PLOTS/"
+    # Five fault series (x86 with --fault-types and KVM's count): five colours.
+    timeline_csv "$csv" faults_translation=10 faults_permission=20 faults_access=30 faults_other=40 \
+        faults_total=150 waits_dirty_log=1 wait_ns_dirty_log=1000000
+    "$K" plot --timeline "$csv" > "$T/five.out" 2>&1
+    # gnuplot's SVG: the fault panel's lines come before the next panel's title.
+    check "  five fault series in five colours" test "$(awk '/waits by writer/ { exit } { print }' "$svg" |
+        grep -o "stroke='rgb([0-9, ]*)'" | sort -u | wc -l)" -ge 5
+    [ -n "${KEEP_PLOTS:-}" ] && cp "$T/small-timeline.png" "$KEEP_PLOTS/five-timeline.png" && cp "$svg" "$KEEP_PLOTS/"
+    # Dirty-log ioctls not measured (their probes refused): empty cells, so no line
+    # (a line at 0 would say no ioctl ran), and the title says why there is none.
+    timeline_csv "$csv" faults_total=150 faults_translation= faults_permission= faults_access= \
+        faults_other= waits_dirty_log=20 wait_ns_dirty_log=2000000 get_dirty_log_calls= \
+        get_dirty_log_ns= clear_dirty_log_calls= clear_dirty_log_ns=
+    "$K" plot --timeline "$csv" > "$T/nm.out" 2>&1
+    check "plot --timeline of unmeasured dirty-log ioctls exits 0: $(tail -1 "$T/nm.out")" test $? -eq 0
+    check "  no dirty-log ioctl line" sh -c "! grep -q '>dirty-log ioctls<' '$svg'"
+    check "  the title says they were not measured" grep -q 'not measured in this run, not drawn: fault types, dirty-log ioctls' "$svg"
+    check "  no fault-type lines, KVM's count drawn" sh -c "! grep -q '>permission<' '$svg' && grep -q 'not typed' '$svg'"
+    [ -n "${KEEP_PLOTS:-}" ] && cp "$T/small-timeline.png" "$KEEP_PLOTS/unmeasured-timeline.png"
 }
 
 # Sum of column COL over the rows of VMM PID.
@@ -184,9 +241,12 @@ test_signals() {
 test_bad_input
 if [ "$(id -u)" != 0 ]; then
     skip "real-VM timeline checks: need root"
+    skip "plot --timeline reading checks: need root (a header from a real run)"
 elif [ ! -c /dev/kvm ] || ! "$T/contend" -s 1 > /dev/null 2>&1; then
+    test_plot_reading
     skip "real-VM timeline checks: no usable /dev/kvm here (contend cannot create a VM)"
 else
+    test_plot_reading
     test_run
     test_signals
 fi

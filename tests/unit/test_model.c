@@ -133,6 +133,37 @@ static void proc_vm_joins_bpf_vm(void **state)
 	run_free(&r);
 }
 
+/*
+ * -a: a VMM thread's first wait on some lock came before its VM's mmu_lock was
+ * seen (the probe said no); once the VM is known, it is the VMM's on every lock.
+ */
+static void vmm_threads_whatever_lock_first(void **state)
+{
+	struct run total, d1, d2;
+	struct task_rec *t;
+
+	run_init(&total);
+	run_init(&d1);
+	run_init(&d2);
+	t = lock_task(run_lock(&d1, 0x1000), 11);	/* a page-table lock, before the VM */
+	t->tgid = 10;
+	t = lock_task(run_lock(&d1, 0x1000), 21);	/* another process's thread */
+	t->tgid = 20;
+	assert_int_equal(run_merge(&total, &d1), 0);
+	assert_false(lock_task(run_lock(&total, 0x1000), 11)->in_vmm);
+	run_lock(&d2, 0x2000)->kvm = 0x5000;		/* then the VM's mmu_lock */
+	t = lock_task(run_lock(&d2, 0x2000), 12);
+	t->tgid = 10;
+	t->in_vmm = true;
+	run_vm(&d2, 10, 0x5000)->mmu_lock = 0x2000;
+	assert_int_equal(run_merge(&total, &d2), 0);
+	assert_true(lock_task(run_lock(&total, 0x1000), 11)->in_vmm);
+	assert_false(lock_task(run_lock(&total, 0x1000), 21)->in_vmm);
+	run_free(&total);
+	run_free(&d1);
+	run_free(&d2);
+}
+
 static void locks_sorted_by_wait(void **state)
 {
 	const uint64_t small[] = { 5 }, big[] = { 5000 };
@@ -166,6 +197,7 @@ int main(void)
 		cmocka_unit_test(run_merge_adds_intervals),
 		cmocka_unit_test(proc_vm_joins_bpf_vm),
 		cmocka_unit_test(locks_sorted_by_wait),
+		cmocka_unit_test(vmm_threads_whatever_lock_first),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -34,10 +34,11 @@ static const uint64_t chain[] = { TEXT_START + 0x100, TEXT_START + 0x200 };
 static const uint64_t mod_chain[] = { MOD_START + 0x10, TEXT_START + 0x200 };
 static const struct pd_sample samples[] = {
 	/* Starts in a module: the writer must not emit it first. */
-	{ 10, 13, "CPU 2/KVM", 30, 1, 0xabc0, 2, mod_chain },
-	{ 10, 11, "CPU 0/KVM", 750, 3, 0xabc0, 2, chain },
-	{ 10, 12, "CPU 1/KVM", 250, 1, 0xabc0, 2, chain },
-	{ 10, 11, "CPU 0/KVM", 5, 1, 0xabc0, 0, NULL },	/* same tid: one COMM */
+	/* Times: the end of the interval each was drained in (0: unknown). */
+	{ 10, 13, "CPU 2/KVM", 30, 1, 0xabc0, 2, mod_chain, 500000000 },
+	{ 10, 11, "CPU 0/KVM", 750, 3, 0xabc0, 2, chain, 2000000000 },
+	{ 10, 12, "CPU 1/KVM", 250, 1, 0xabc0, 2, chain, 1000000000 },
+	{ 10, 11, "CPU 0/KVM", 5, 1, 0xabc0, 0, NULL, 0 },	/* same tid: one COMM */
 };
 #define NR_SAMPLES (sizeof(samples) / sizeof(samples[0]))
 
@@ -124,7 +125,9 @@ static void test_records(void **state)
 		PERF_RECORD_SAMPLE, PERF_RECORD_SAMPLE, PERF_RECORD_SAMPLE,
 		PERF_RECORD_SAMPLE,
 	};
-	static const size_t order[] = { 1, 0, 2, 3 };
+	/* The earliest core-text sample first, at the earliest time of all. */
+	static const size_t order[] = { 2, 0, 1, 3 };
+	static const uint64_t time[] = { 1, 500000000, 2000000000, 1 };
 	size_t i = 0;
 
 	memcpy(&h, buf, sizeof(h));
@@ -143,7 +146,7 @@ static void test_records(void **state)
 			assert_int_equal(eh.misc, PERF_RECORD_MISC_KERNEL);
 			assert_int_equal(f[4], samples[order[nsample]].weight);
 			assert_int_equal(f[5], samples[order[nsample]].nr_ips + 1);
-			assert_int_equal(f[2], nsample + 1);	/* time */
+			assert_int_equal(f[2], time[nsample]);
 			nsample++;
 		}
 		if (eh.type == PERF_RECORD_MMAP)

@@ -79,6 +79,11 @@ static int count_lines(const char *path)
 	return n;
 }
 
+/* The fault family's backends of the run; "" for a figure not measured. */
+static const char *backends[NR_FAULT_METRICS] = {
+	[FM_FAULTS] = "fentry", [FM_FAST_PATH] = "fentry", [FM_DIRTY_LOG] = "fentry",
+};
+
 /* Two intervals, two VMs (one idle throughout): the file grows per interval. */
 static void record_two_intervals(struct run *total, const char *path)
 {
@@ -87,6 +92,9 @@ static void record_two_intervals(struct run *total, const char *path)
 	struct run d;
 
 	run_init(total);
+	for (int m = 0; m < NR_FAULT_METRICS; m++)
+		snprintf(total->metric_backend[m], sizeof(total->metric_backend[m]), "%s",
+			 backends[m] ? backends[m] : "");
 	run_vm(total, 200, 0)->nr_vcpus = 1;	/* a VMM seen only in /proc */
 	snprintf(part, sizeof(part), "%s.part", path);
 	t = timeline_open(path);
@@ -148,6 +156,57 @@ static void csv_rows(void **state)
 			 run_find_lock(&total, LOCK1)->mode[MODE_WRITE].count);
 	free(rows);
 	run_free(&total);
+	remove_dir(dir);
+	free(dir);
+}
+
+/*
+ * A run whose faults came from KVM's counters and whose dirty-log probes
+ * were refused: those cells are empty (CSV) and null (JSON), never 0, they
+ * read back as not measured, and the report says so.
+ */
+static void not_measured_is_not_zero(void **state)
+{
+	char *dir = make_temp_dir(), path[512], json[512], err[256], *text = NULL, *csv;
+	struct timeline_row *rows;
+	struct run total, back;
+	size_t n, len = 0;
+	FILE *f;
+
+	backends[FM_FAULTS] = "kvm_stats";
+	backends[FM_DIRTY_LOG] = NULL;
+	snprintf(path, sizeof(path), "%s/t.csv", dir);
+	snprintf(json, sizeof(json), "%s/r.json", dir);
+	record_two_intervals(&total, path);
+	backends[FM_FAULTS] = backends[FM_DIRTY_LOG] = "fentry";
+	csv = slurp(path, &len);
+	assert_non_null(csv);
+	/* Row 2 (VM 100): faults_translation..faults_other empty, get/clear_dirty_log_* empty. */
+	assert_non_null(strstr(csv, ",qemu_vm,,,,,"));
+	assert_non_null(strstr(csv, ",,,,\n"));
+	free(csv);
+	assert_int_equal(timeline_read_csv(path, &rows, &n, err, sizeof(err)), 0);
+	assert_int_equal(rows[1].unmeasured, TM_FAULT_TYPES | TM_DIRTY_LOG);
+	free(rows);
+
+	strcpy(total.schema, RUN_SCHEMA);
+	assert_int_equal(record_write(json, &total, NULL), 0);
+	text = slurp(json, &len);
+	assert_non_null(strstr(text, "\"get_dirty_log_calls\":null"));
+	assert_non_null(strstr(text, "\"faults_permission\":null"));
+	assert_null(strstr(text, "\"faults_total\":null"));	/* KVM counted them */
+	free(text);
+	assert_int_equal(record_read(json, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.timeline[1].unmeasured, TM_FAULT_TYPES | TM_DIRTY_LOG);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	timeline_summary(f, &back);
+	fclose(f);
+	assert_non_null(strstr(text, "dirty-log ioctls: not measured"));
+	assert_null(strstr(text, "dirty-log ioctls in"));
+	free(text);
+	run_free(&total);
+	run_free(&back);
 	remove_dir(dir);
 	free(dir);
 }
@@ -299,6 +358,7 @@ int main(void)
 		cmocka_unit_test(json_round_trip_and_report),
 		cmocka_unit_test(csv_errors),
 		cmocka_unit_test(record_errors),
+		cmocka_unit_test(not_measured_is_not_zero),
 		cmocka_unit_test(discarded_or_uncreatable),
 	};
 
