@@ -22,9 +22,16 @@ b() { jq -r ".backends.$1 // \"none\"" "$T/run.json"; }
 [ "$(b lock_contention)" != none ] && ok "lock contention measured ($(b lock_contention))" ||
     ko "no lock contention backend in the record"
 
-notice=$(grep -c '^kvmlockstat: not measured: ' "$T/err")
+# The notice is said once, in the summary (stdout), wrapped to the terminal's width:
+# its lines are joined back here (continuation lines are indented).
+notices() { cat "$@" | grep -c '^\(kvmlockstat: \)\?not measured: '; }
+notice_text() {
+    awk '/^(kvmlockstat: )?not measured: /{on=1; printf "%s", $0; next}
+         on && /^  /{sub(/^ +/, " "); printf "%s", $0; next} {on=0}' "$@"
+}
+notice=$(notices "$T/out" "$T/err")
 if [ "$(b fault_latency)" = none ]; then
-    line=$(grep '^kvmlockstat: not measured: ' "$T/err")
+    line=$(notice_text "$T/out" "$T/err")
     [ "$notice" = 1 ] && ok "one notice line: $line" || ko "$notice notice lines, expected 1: $(cat "$T/err")"
     echo "$line" | grep -q 'fault latency.*refused (' && ok "the notice names fault latency and the refusal" ||
         ko "the notice lacks 'fault latency ... refused (': $line"
@@ -47,11 +54,11 @@ else
         ko "function probes work but a notice was printed: $(cat "$T/err")"
 fi
 # Default: fault latency is opt-in, the record says so and no notice names it.
-"$K" -d 1 -i 0 --json "$T/default.json" > /dev/null 2> "$T/derr"
+"$K" -d 1 -i 0 --json "$T/default.json" > "$T/dout" 2> "$T/derr"
 jq -e '[.missing[] | select(.what == "fault latency" and (.why | test("--fault-latency")))] | length == 1' \
     "$T/default.json" > /dev/null && ok "default run: record lists fault latency as opt-in (--fault-latency)" ||
     ko "default run: no opt-in entry for fault latency: $(jq -c .missing "$T/default.json")"
-! grep -q '^kvmlockstat: not measured: .*fault latency' "$T/derr" &&
+! notice_text "$T/dout" "$T/derr" | grep -q 'not measured: .*fault latency' &&
     ok "default run: no notice for the opt-in fault latency" ||
     ko "default run: notice names fault latency: $(cat "$T/derr")"
 # Where KVM counts faults itself (x86 pf_taken/pf_fast in BTF): by default they come from
