@@ -36,3 +36,9 @@ lab-matrix:
 lab-matrix-ci:
 	$(LAB_ENV) LAB_KERNELS='5.10 7.3' LAB_MATRIX_ARCHES='$(LAB_MATRIX_ARCHES)' LAB_MATRIX_DOC=0 \
 		LAB_MATRIX_OUT=build/lab/matrix-ci tests/lab/matrix.sh
+
+# Before and after a kernel upgrade (arm64 5.10 vs 6.1 vs 7.3, 1/2/4 vCPUs): kvmlockstat diff
+# tables in build/lab/upgrade/report.md (scripts/lab/upgrade.sh).
+.PHONY: lab-upgrade
+lab-upgrade:
+	$(LAB_ENV) $(if $(LAB_UPGRADE_KERNELS),LAB_UPGRADE_KERNELS='$(LAB_UPGRADE_KERNELS)') scripts/lab/upgrade.sh

@@ -101,11 +101,12 @@ kls_rows() {
 
 # One run: its rows, or why it has none. kvmlockstat refusing to start is a failing row
 # carrying the tool's own message.
+# (guest.sh then ran kvm-dirtylog alone: the kernel's counts are still there.)
 one_run() {
     local d=$1 run=$2 rc msg
     [ -f "$d/dirtylog-v$n.json" ] || {
         row "$run" "kvm-dirtylog run" - "exit $(cat "$d/rc-v$n" 2>/dev/null || echo -)" \
-            "$(tail -n 1 "$d/run-v$n.log" 2>/dev/null | tr '\t' ' ' | cut -c1-120)" 0
+            "$(tail -n 1 "$d/run-v$n.log" 2>/dev/null | tr '\t' ' ' | cut -c1-160)" 0
         return
     }
     kernel_wp "$d" "$run"
