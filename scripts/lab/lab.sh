@@ -101,7 +101,7 @@ EOF
 
 # The guest's second serial port (x86 ttyS1: arm64's virt machine has one UART) carries its
 # kernel log and a heartbeat (init), the first the results; the monitor socket lets a stalled
-# guest's CPU state be read (stall_dump).
+# guest's CPU state be read (stall_dump), and nokaslr lets System.map name its addresses.
 qemu_cmd() {
     local kernel=$1 initrd=$2
     local mon="-monitor unix:$work/monitor.sock,server=on,wait=off"
@@ -111,8 +111,8 @@ qemu_cmd() {
             -append "'console=ttyAMA0 rdinit=/init panic=-1 quiet'" $mon ${LAB_QEMU_ARGS:-}
     else
         echo qemu-system-x86_64 -cpu max -smp "$LAB_CPUS" -m "$LAB_MEM" -nographic -no-reboot \
-            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet kvm.nx_huge_pages=off'" \
-            -serial "file:$work/kmsg.log" $mon ${LAB_QEMU_ARGS:-}
+            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet nokaslr kvm.nx_huge_pages=off'" \
+            -serial stdio -serial "file:$work/kmsg.log" $mon ${LAB_QEMU_ARGS:-}
     fi
 }
 

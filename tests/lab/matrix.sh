@@ -38,7 +38,7 @@ boot_one() {
     local k=$1 a=$2 root=$3 res=$out/$1-$2 log=$out/$1-$2.log t0=$SECONDS
     echo "lab-matrix: $k $a: booting $(basename "$(realpath "$root/vmlinuz")") (log $log)" >&2
     LAB_ARCH=$a LAB_KERNEL=$root/vmlinuz LAB_MODULES=$root/modules LAB_VCPUS=2 LAB_CPUS=2 \
-        LAB_MEM=1G LAB_SIZE=${LAB_SIZE:-32M} LAB_ITER=2 LAB_TIMEOUT=${LAB_TIMEOUT:-400} \
+        LAB_MEM=1G LAB_SIZE=${LAB_SIZE:-16M} LAB_ITER=2 LAB_TIMEOUT=${LAB_TIMEOUT:-600} \
         LAB_RUN_TIMEOUT=240 LAB_DEFAULT_RUN=1 LAB_CHECK_PATHS=0 LAB_RESULTS=$res \
         LAB_KVMLOCKSTAT_ARGS="--fault-types --fault-latency" LAB_SKIP_DEPS=${LAB_SKIP_DEPS:-0} \
         nice -n 10 scripts/lab/lab.sh > "$log" 2>&1
@@ -64,7 +64,7 @@ document() {
     {
         echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n) ($(nproc) CPUs, host kernel" \
              "$(uname -r)), qemu TCG lab, \`make lab-matrix LAB_KERNELS=\"$kernels\"\`" \
-             "(arches: $arches; kvm-dirtylog -v 2 -b ${LAB_SIZE:-32M} -i 2)."
+             "(arches: $arches; kvm-dirtylog -v 2 -b ${LAB_SIZE:-16M} -i 2)."
         echo
         markdown
     } > "$md"
