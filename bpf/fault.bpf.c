@@ -33,6 +33,10 @@ const volatile bool ept_exit_qual = false;	/* x86 kvm_page_fault tracepoint carr
  */
 const volatile bool fault_latency = false;
 const volatile bool lock_functions = false;	/* --lock-functions: they need mmu_locks filled */
+const volatile bool use_task_storage = true;	/* false: per-thread state by thread id (before 5.11) */
+/* x86 tracepoint layouts, from their tracefs formats (they changed after 5.10). */
+const volatile bool kvm_page_fault_vcpu = true;	/* kvm_page_fault(vcpu, address, error_code) */
+const volatile bool fast_pf_retry = false;	/* fast_page_fault(vcpu, gpa, ec, sptep, old, bool retry) */
 
 /* ioctl numbers: _IOW(KVMIO, 0x42, struct kvm_dirty_log), _IOWR(KVMIO, 0xc0, struct kvm_clear_dirty_log) */
 #define KVM_GET_DIRTY_LOG	0x4010ae42U
@@ -70,8 +74,9 @@ struct inflight {
 };
 
 struct inflight_set {
+	struct thread_faults counts;	/* count-only probes: this thread's faults so far
+					   (first: user space reads it from inflight_tid) */
 	struct inflight lvl[NR_LEVELS];	/* ts != 0: in flight */
-	struct thread_faults counts;	/* count-only probes: this thread's faults so far */
 };
 
 /*
@@ -85,6 +90,20 @@ struct {
 	__type(key, int);
 	__type(value, struct inflight_set);
 } inflight SEC(".maps");
+
+/*
+ * The same by thread id, where the kernel has no task storage for tracing
+ * programs (user space creates only one of the two maps).  thread_exit
+ * moves a thread's counts out and its entry away.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_FAULT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct inflight_set);
+} inflight_tid SEC(".maps");
+
+static const struct inflight_set zero_set;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -149,11 +168,22 @@ struct {
 	__type(value, struct thread_faults);
 } exited SEC(".maps");
 
-/* This thread's storage; create: allocate it on first use. */
+/*
+ * This thread's storage; create: allocate it on first use.  The branch not
+ * taken is pruned at load (use_task_storage is read-only), so a kernel
+ * without the task storage helpers never sees them.
+ */
 static __always_inline struct inflight_set *task_set(bool create)
 {
-	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	__u32 tid;
+
+	if (use_task_storage)
+		return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	tid = bpf_get_current_pid_tgid();
+	if (create)
+		return lookup_or_init(&inflight_tid, &tid, &zero_set, NULL);
+	return bpf_map_lookup_elem(&inflight_tid, &tid);
 }
 
 /* This thread's slot at level; create: allocate the thread's set on first use. */
@@ -217,6 +247,12 @@ static __always_inline struct thread_faults *thread_counts(__u64 kvm, __s32 vcpu
 		return NULL;
 	}
 	barrier_var(set);
+	if (!set->counts.events) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		set->counts.tid = id;		/* for the drain of inflight_tid */
+		set->counts.tgid = id >> 32;
+	}
 	if (kvm)
 		set->counts.kvm = kvm;
 	if (vcpu_id >= 0)
@@ -274,6 +310,8 @@ int BPF_PROG(thread_exit)
 	set->counts.tgid = id >> 32;
 	if (bpf_map_update_elem(&exited, &tid, &set->counts, BPF_ANY))
 		drop(DROP_FAULT_STAT_FULL);
+	if (!use_task_storage)
+		bpf_map_delete_elem(&inflight_tid, &tid);	/* its tid may come back */
 	return 0;
 }
 
@@ -481,11 +519,20 @@ static __always_inline int abort_enter(struct kvm_vcpu *vcpu)
 	return fault_enter(vcpu, esr_fault_type(BPF_CORE_READ(vcpu, arch.fault.esr_el2)));
 }
 
+/* kvm_s2_mmu as 5.10 has it: a pointer to its VM, where later kernels point to kvm->arch. */
+struct kvm_s2_mmu___kvm {
+	struct kvm *kvm;
+};
+
 /* The stage-2 page table belongs to kvm->arch.mmu. */
 static __always_inline struct kvm *pgt_kvm(struct kvm_pgtable *pgt)
 {
-	void *arch = BPF_CORE_READ(pgt, mmu, arch);
+	struct kvm_s2_mmu___kvm *old = (void *)BPF_CORE_READ(pgt, mmu);
+	void *arch;
 
+	if (bpf_core_field_exists(old->kvm))
+		return BPF_CORE_READ(old, kvm);
+	arch = BPF_CORE_READ(pgt, mmu, arch);
 	return arch ? arch - bpf_core_field_offset(struct kvm, arch) : NULL;
 }
 
@@ -549,28 +596,51 @@ FUNC_EXIT(kvm_mmu_page_fault, fault_exit())
  * backend uses it for the lockless fixes.
  */
 SEC("raw_tp/fast_page_fault")
-int BPF_PROG(tp_fast_page_fault, struct kvm_vcpu *vcpu, void *fault, __u64 *sptep,
-	     __u64 old_spte, int ret)
+int tp_fast_page_fault(__u64 *ctx)
 {
-	__u32 path = ret == ret_pf_fixed ? PATH_FAST_FIXED :
-		     ret == ret_pf_spurious ? PATH_FAST_SPURIOUS : PATH_FAST_MISSED;
+	struct kvm_vcpu *vcpu = (void *)ctx[0];
+	__u64 new_spte = 0;
+	__u32 path;
 
 	if (!wanted())
 		return 0;
+	if (fast_pf_retry) {
+		/*
+		 * (vcpu, gpa, error_code, sptep, old_spte, bool retry): handled, and
+		 * fixed when the spte changed, as the event's own output tells them.
+		 */
+		bpf_probe_read_kernel(&new_spte, sizeof(new_spte), (void *)ctx[3]);
+		path = !ctx[5] ? PATH_FAST_MISSED :
+		       new_spte != ctx[4] ? PATH_FAST_FIXED : PATH_FAST_SPURIOUS;
+	} else {
+		/* (vcpu, fault, sptep, old_spte, int ret) */
+		int ret = ctx[4];
+
+		path = ret == ret_pf_fixed ? PATH_FAST_FIXED :
+		       ret == ret_pf_spurious ? PATH_FAST_SPURIOUS : PATH_FAST_MISSED;
+	}
 	add_path((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id), path);
 	return 0;
 }
 
-/* Tracepoint backend: one event per NPF/EPT violation exit. */
+/*
+ * Tracepoint backend: one event per NPF/EPT violation exit.  Its arguments
+ * are (vcpu, address, error_code), or (address, error_code) without the
+ * vCPU (5.10): the thread then stands for the vCPU.
+ */
 SEC("raw_tp/kvm_page_fault")
-int BPF_PROG(tp_kvm_page_fault, struct kvm_vcpu *vcpu, __u64 addr, __u64 error_code)
+int tp_kvm_page_fault(__u64 *ctx)
 {
+	struct kvm_vcpu *vcpu = kvm_page_fault_vcpu ? (void *)ctx[0] : NULL;
+	__u64 error_code = kvm_page_fault_vcpu ? ctx[2] : ctx[1];
 	__u32 type;
 
 	if (ept_exit_qual)
 		type = error_code & EPT_QUAL_PRESENT ? FAULT_PERMISSION : FAULT_TRANSLATION;
 	else
 		type = pferr_fault_type(error_code);
+	if (!vcpu)
+		return fault_seen(0, -1, type);
 	return fault_seen((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id), type);
 }
 

@@ -51,6 +51,7 @@ struct probe_point {
 	bool lock_function;	/* runs for every rwlock in the kernel: --lock-functions */
 	bool helper;		/* serves the count-only probes: loaded when faults are probed */
 	bool latency_only;	/* entry and exit only with --fault-latency */
+	bool task_storage;	/* reads task storage: not where the kernel has none */
 };
 
 static const struct probe_point points[] = {
@@ -73,9 +74,12 @@ static const struct probe_point points[] = {
 	{ "kvm/kvm_page_fault", M(FM_FAULTS), .fallback = true, .replaces = "kvm_mmu_page_fault" },
 	{ "kvm/kvm_guest_fault", M(FM_FAULTS), .fallback = true,
 	  .replaces = "kvm_handle_guest_abort", .no_vcpu_id = true },
-	/* A thread's counts live in its task storage: read by an iterator, handed over at exit. */
+	/*
+	 * A thread's counts live in its task storage, read by an iterator (or,
+	 * without task storage, in a map by thread id), handed over at exit.
+	 */
 	{ "sched/sched_process_exit", .helper = true },
-	{ "iter/task", .helper = true },
+	{ "iter/task", .helper = true, .task_storage = true },
 };
 
 #define NR_POINTS (sizeof(points) / sizeof(points[0]))
@@ -166,6 +170,12 @@ static int prog_info(const struct bpf_program *prog, struct prog_info *pi)
 	return pi->backend < 0 || !pi->pt ? -1 : 0;
 }
 
+/* Per-thread state in task storage (5.11+), else in a map by thread id. */
+static bool task_storage(const struct kfacts *k)
+{
+	return k->task_storage && k->current_task_btf;
+}
+
 static bool point_exists(const struct probe_point *pt, const struct kfacts *k)
 {
 	if (strchr(pt->target, '/'))
@@ -205,7 +215,7 @@ static bool prog_wanted(const struct prog_info *pi, int backend, const struct fa
 	const unsigned int counted = M(FM_FAULTS) | M(FM_FAST_PATH);
 
 	if (pi->pt->helper)
-		return !o->counted;	/* both exist wherever lock:contention_* do (5.19+) */
+		return !o->counted && (!pi->pt->task_storage || task_storage(k));
 	if (!o->lock_functions && pi->pt->lock_function)
 		return false;
 	if (!o->fault_latency && pi->pt->latency_only)
@@ -225,6 +235,12 @@ static bool prog_wanted(const struct prog_info *pi, int backend, const struct fa
 static void set_rodata(struct fault_bpf *s, const struct fault_opts *o,
 		       const struct kfacts *kf)
 {
+	/* One of the two per-thread maps: the other's type may not exist here. */
+	bpf_map__set_autocreate(s->maps.inflight, task_storage(kf));
+	bpf_map__set_autocreate(s->maps.inflight_tid, !task_storage(kf));
+	s->rodata->use_task_storage = task_storage(kf);
+	s->rodata->kvm_page_fault_vcpu = kf->kvm_page_fault_vcpu;
+	s->rodata->fast_pf_retry = kf->fast_pf_retry;
 	s->rodata->targ_tgid = o->target_tgid;
 	s->rodata->ret_pf_fixed = kf->ret_pf_fixed;
 	s->rodata->ret_pf_spurious = kf->ret_pf_spurious;
@@ -650,6 +666,30 @@ static int add_exited(void *ctx, struct run *delta, const void *k, const void *v
 }
 
 /*
+ * Without task storage the live threads' counts are in inflight_tid, each
+ * value beginning with them; read, not deleted (BPF adds to them in place).
+ */
+static int drain_by_tid(struct fault_probes *fp, struct run *delta, struct drain_ctx *c)
+{
+	struct bpf_map *map = fp->skel->maps.inflight_tid;
+	size_t size = bpf_map__value_size(map);
+	int fd = bpf_map__fd(map), err = 0;
+	__u32 key, next;
+	void *prev = NULL, *val = malloc(size);
+
+	if (!val)
+		return -ENOMEM;
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, val) && ((struct thread_faults *)val)->events)
+			err = add_thread(fp, delta, val, c->only_pid, false);
+		key = next;
+		prev = &key;
+	}
+	free(val);
+	return err;
+}
+
+/*
  * The count-only probes' figures: live threads through the iterator, then
  * the threads that exited since (in that order, so a thread caught by both
  * is counted once: the iterator skips exiting threads).
@@ -659,8 +699,10 @@ static int drain_thread_counts(struct fault_probes *fp, struct run *delta, struc
 	struct thread_faults t;
 	int fd, err = 0;
 
-	if (!fp->counts_iter)
-		return 0;
+	if (!task_storage(fp->o.kf))
+		err = drain_by_tid(fp, delta, c);
+	if (err || !fp->counts_iter)
+		return err ? err : bpfmap_drain(fp->skel->maps.exited, c, delta, add_exited);
 	fd = bpf_iter_create(bpf_link__fd(fp->counts_iter));
 	if (fd < 0)
 		return -errno;

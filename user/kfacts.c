@@ -125,6 +125,23 @@ static void read_btf(struct kfacts *kf)
 	btf__free(vmlinux);
 }
 
+/* Does event sys_event's tracefs format have a field called name? */
+static bool event_has_field(const char *sys_event, const char *name)
+{
+	char path[160], line[256], want[64];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), TRACEFS "/events/%s/format", sys_event);
+	snprintf(want, sizeof(want), " %s;", name);
+	f = fopen(path, "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, "field:") && strstr(line, want);
+	if (f)
+		fclose(f);
+	return found;
+}
+
 int kfacts_read(struct kfacts *kf)
 {
 	memset(kf, 0, sizeof(*kf));
@@ -134,7 +151,11 @@ int kfacts_read(struct kfacts *kf)
 	kf->tracefs_err = ensure_tracefs();
 	kf->lock_tracepoints = kfacts_has_tracepoint(kf, "lock/contention_begin") &&
 			       kfacts_has_tracepoint(kf, "lock/contention_end");
+	kf->kprobes = path_exists("/sys/bus/event_source/devices/kprobe") ||
+		      path_exists(TRACEFS "/kprobe_events");
 	kf->ept_exit_qual = path_exists("/sys/module/kvm_intel");
+	kf->kvm_page_fault_vcpu = event_has_field("kvm/kvm_page_fault", "vcpu_id");
+	kf->fast_pf_retry = event_has_field("kvmmmu/fast_page_fault", "retry");
 	if (kf->root) {
 		kf->task_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
 		kf->current_task_btf = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,

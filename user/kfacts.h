@@ -19,6 +19,7 @@ struct kfacts {
 	bool vmlinux_btf;		/* /sys/kernel/btf/vmlinux: CO-RE works */
 	int tracefs_err;		/* 0: tracefs mounted (by us if nobody had), else errno */
 	bool lock_tracepoints;		/* lock:contention_begin/end (5.19+) */
+	bool kprobes;			/* kprobes can be created (CONFIG_KPROBES: PMU or kprobe_events) */
 	/* BPF features, from loading minimal programs and maps */
 	bool trampolines;		/* an fentry program attaches (BPF trampoline) */
 	bool task_storage;		/* BPF_MAP_TYPE_TASK_STORAGE (5.11+) */
@@ -29,6 +30,9 @@ struct kfacts {
 	int ret_pf_fixed, ret_pf_spurious;	/* x86 fast-path results; -1: not in BTF */
 	bool kvm_counts_faults;		/* kvm_vcpu_stat has pf_taken and pf_fast (x86) */
 	bool ept_exit_qual;		/* kvm_intel is loaded: EPT exit qualifications */
+	/* x86 tracepoints whose arguments changed after 5.10, from their tracefs formats */
+	bool kvm_page_fault_vcpu;	/* kvm:kvm_page_fault passes the vCPU (has vcpu_id) */
+	bool fast_pf_retry;		/* kvmmmu:fast_page_fault ends in bool retry, not int ret */
 	struct ksyms *ksyms;		/* /proc/kallsyms; NULL when unreadable */
 };
 
