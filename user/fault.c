@@ -22,6 +22,7 @@
 #include "kfacts.h"
 #include "vmid.h"
 #include "fault.skel.h"
+#include "fault_xadd.skel.h"
 
 #define M(x) (1U << (x))
 
@@ -320,7 +321,7 @@ static int try_backend(struct fault_probes *fp, int backend, const struct fault_
 
 	t->prog[0] = 0;
 	t->nothing = false;
-	fp->skel = fault_bpf__open();
+	fp->skel = FAMILY_OPEN(fault, kf);
 	if (!fp->skel)
 		return -errno;
 	set_rodata(fp->skel, o, kf);

@@ -111,6 +111,31 @@ static bool probe_trampolines(const struct btf *vmlinux)
 	return link >= 0;
 }
 
+/*
+ * Whether the verifier takes an atomic fetch-add (on the stack): kernels
+ * before 5.12 refuse any atomic but the plain add, in any instruction.
+ */
+static bool probe_atomics(void)
+{
+	const struct bpf_insn prog[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_STX | BPF_DW | BPF_MEM, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_0,
+		  .off = -8 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1 },
+		{ .code = BPF_STX | BPF_DW | BPF_ATOMIC, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_1,
+		  .off = -8, .imm = BPF_ADD | BPF_FETCH },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", prog,
+			       sizeof(prog) / sizeof(prog[0]), NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static void read_btf(struct kfacts *kf)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL;
@@ -161,6 +186,7 @@ int kfacts_read(struct kfacts *kf)
 		kf->current_task_btf = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
 							       BPF_FUNC_get_current_task_btf,
 							       NULL) == 1;
+		kf->bpf_atomics = probe_atomics();
 	}
 	read_btf(kf);
 	kf->ksyms = ksyms_load(NULL);

@@ -24,6 +24,7 @@ struct kfacts {
 	bool trampolines;		/* an fentry program attaches (BPF trampoline) */
 	bool task_storage;		/* BPF_MAP_TYPE_TASK_STORAGE (5.11+) */
 	bool current_task_btf;		/* bpf_get_current_task_btf() (5.11+) */
+	bool bpf_atomics;		/* atomics beyond the plain add: fetch, cmpxchg (5.12+) */
 	/* KVM, from its BTF (vmlinux, or the kvm module's where KVM is a module) */
 	bool kvm_loaded;		/* struct kvm is known */
 	char mmu_lock_type[32];		/* struct kvm's mmu_lock: "rwlock_t", "spinlock_t"; "" */

@@ -25,6 +25,7 @@
 #include "lockname.h"
 #include "vmid.h"
 #include "lock.skel.h"
+#include "lock_xadd.skel.h"
 
 struct attach_opts {
 	bool all_locks;
@@ -259,7 +260,7 @@ static int attach_progs(struct lock_probes *lp)
 static int try_variant(struct lock_probes *lp, bool btf, bool spin)
 {
 	const struct attach_opts *o = &lp->ao;
-	struct lock_bpf *s = lock_bpf__open();
+	struct lock_bpf *s = FAMILY_OPEN(lock, lp->kf);
 	int err;
 
 	if (!s)
