@@ -88,6 +88,7 @@ static const struct probe_point points[] = {
 /* What the last drain read of a thread's cumulative counts. */
 struct thread_seen {
 	uint32_t tid;
+	int32_t vcpu_id;	/* learnt from /proc where BPF could not tell; -1 */
 	uint64_t count[NR_FAULT_TYPES];
 	uint64_t path[NR_FAULT_PATHS];
 };
@@ -620,6 +621,7 @@ static struct thread_seen *seen_of(struct fault_probes *fp, uint32_t tid)
 	fp->seen = grown;
 	memset(&grown[fp->nr_seen], 0, sizeof(*grown));
 	grown[fp->nr_seen].tid = tid;
+	grown[fp->nr_seen].vcpu_id = -1;
 	return &grown[fp->nr_seen++];
 }
 
@@ -638,9 +640,19 @@ static int add_thread(struct fault_probes *fp, struct run *delta, const struct t
 {
 	struct thread_seen *s = seen_of(fp, t->tid);
 	struct vm_rec *vm = vm_for(delta, t->tgid, t->kvm, only_pid);
-	struct vcpu_rec *vc = vm ? vm_vcpu(vm, t->tid, t->vcpu_id) : NULL;
+	struct vcpu_rec *vc;
 
-	if (!s || (vm && !vc))
+	if (!s)
+		return -ENOMEM;
+	/*
+	 * A tracepoint without the vCPU (arm64's kvm_guest_fault): the thread's
+	 * vCPU is the kvm-vcpu fd it sits in KVM_RUN on, once /proc catches it
+	 * off a CPU.
+	 */
+	if (t->vcpu_id < 0 && s->vcpu_id < 0 && !gone)
+		s->vcpu_id = vmid_kvm_run_vcpu(t->tid);
+	vc = vm ? vm_vcpu(vm, t->tid, t->vcpu_id >= 0 ? t->vcpu_id : s->vcpu_id) : NULL;
+	if (vm && !vc)
 		return -ENOMEM;
 	for (int i = 0; i < NR_FAULT_TYPES; i++) {
 		uint64_t d = grown_by(t->count[i], &s->count[i]);
