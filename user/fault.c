@@ -53,20 +53,22 @@ struct probe_point {
 	bool helper;		/* serves the count-only probes: loaded when faults are probed */
 	bool latency_only;	/* entry and exit only with --fault-latency */
 	bool task_storage;	/* reads task storage: not where the kernel has none */
+	const char *arg0;	/* the struct its first argument points to (checked in BTF) */
 };
 
 static const struct probe_point points[] = {
-	{ "kvm_handle_guest_abort", M(FM_FAULTS), M(FM_LATENCY), .timed = true },
-	{ "kvm_mmu_page_fault", M(FM_FAULTS), M(FM_LATENCY), .timed = true },
-	{ "kvm_pgtable_stage2_relax_perms", M(FM_FAST_PATH), M(FM_HOLD), .timed = true },
+	{ "kvm_handle_guest_abort", M(FM_FAULTS), M(FM_LATENCY), .timed = true, .arg0 = "kvm_vcpu" },
+	{ "kvm_mmu_page_fault", M(FM_FAULTS), M(FM_LATENCY), .timed = true, .arg0 = "kvm_vcpu" },
+	{ "kvm_pgtable_stage2_relax_perms", M(FM_FAST_PATH), M(FM_HOLD), .timed = true,
+	  .arg0 = "kvm_pgtable" },
 	/*
 	 * Runs inside the write-locked populate section, where its kprobe pair
 	 * lengthened the hold (arm64 lab: 3-6x the waits of a run without it): opt-in
 	 * with the timing.
 	 */
-	{ "kvm_pgtable_stage2_map", 0, M(FM_HOLD), .latency_only = true },
-	{ "kvm_arch_mmu_enable_log_dirty_pt_masked", 0, M(FM_DIRTY_LOG) | M(FM_HOLD) },
-	{ "kvm_vm_ioctl", 0, M(FM_DIRTY_LOG) },
+	{ "kvm_pgtable_stage2_map", 0, M(FM_HOLD), .latency_only = true, .arg0 = "kvm_pgtable" },
+	{ "kvm_arch_mmu_enable_log_dirty_pt_masked", 0, M(FM_DIRTY_LOG) | M(FM_HOLD), .arg0 = "kvm" },
+	{ "kvm_vm_ioctl", 0, M(FM_DIRTY_LOG), .arg0 = "file" },
 	{ "_raw_read_lock", 0, M(FM_HOLD), .lock_function = true },
 	{ "_raw_write_lock", 0, M(FM_HOLD), .lock_function = true },
 	{ "_raw_read_unlock", M(FM_HOLD), 0, .lock_function = true },
@@ -182,7 +184,9 @@ static bool point_exists(const struct probe_point *pt, const struct kfacts *k)
 {
 	if (strchr(pt->target, '/'))
 		return kfacts_has_tracepoint(k, pt->target);
-	return kfacts_has_function(k, pt->target);
+	/* A changed signature is no probe point: the probe would read the wrong argument. */
+	return kfacts_has_function(k, pt->target) &&
+	       (!pt->arg0 || kfacts_arg0_is(k, pt->target, pt->arg0));
 }
 
 /* The tracepoint that counts pt's faults instead, or NULL. */
@@ -437,8 +441,8 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 		if (s && forced < 0)
 			absent_points(m, k, s, absent, sizeof(absent));
 		if (absent[0])
-			snprintf(why, sizeof(why), "not in kallsyms (inlined or KVM not loaded): %s",
-				 absent);
+			snprintf(why, sizeof(why), "not in kallsyms (inlined or KVM not loaded), or its "
+				 "first argument not the one probed (BTF): %s", absent);
 		else
 			snprintf(why, sizeof(why), "%s", general);
 		run_add_missing(r, metric_titles[m], why);

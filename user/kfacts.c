@@ -64,6 +64,32 @@ static const struct btf_member *btf_member(const struct btf *b, const char *strc
 	return NULL;
 }
 
+/* The functions whose first argument the fault probes read (bpf/fault.bpf.c). */
+static const char *const sig_funcs[KFACTS_NR_SIGS] = {
+	"kvm_handle_guest_abort", "kvm_mmu_page_fault", "kvm_pgtable_stage2_relax_perms",
+	"kvm_pgtable_stage2_map", "kvm_arch_mmu_enable_log_dirty_pt_masked", "kvm_vm_ioctl",
+};
+
+/* The struct func's first parameter points to, into out ("" if BTF has no func). */
+static void first_arg(const struct btf *b, const char *func, char *out, size_t len)
+{
+	int id = btf__find_by_name_kind(b, func, BTF_KIND_FUNC);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(b, btf__type_by_id(b, id)->type) : NULL;
+
+	out[0] = '\0';
+	if (!t || !btf_is_func_proto(t) || !btf_vlen(t))
+		return;
+	t = btf__type_by_id(b, btf_params(t)[0].type);
+	while (t && (btf_is_mod(t) || btf_is_typedef(t)))
+		t = btf__type_by_id(b, t->type);
+	if (!t || !btf_is_ptr(t))
+		return (void)snprintf(out, len, "(not a pointer)");
+	t = btf__type_by_id(b, t->type);
+	while (t && (btf_is_mod(t) || btf_is_typedef(t)))
+		t = btf__type_by_id(b, t->type);
+	snprintf(out, len, "%s", t && t->name_off ? btf__name_by_offset(b, t->name_off) : "?");
+}
+
 /*
  * The KVM facts, from the kernel's BTF or the kvm module's where KVM is a
  * module (x86; its split BTF also holds the base types).
@@ -80,6 +106,10 @@ static void read_kvm_btf(struct kfacts *kf, const struct btf *b)
 		kf->ret_pf_fixed = -1;
 	if (btf_enum_value(b, "RET_PF_SPURIOUS", &kf->ret_pf_spurious))
 		kf->ret_pf_spurious = -1;
+	for (int i = 0; i < KFACTS_NR_SIGS; i++) {
+		kf->sigs[i].func = sig_funcs[i];
+		first_arg(b, sig_funcs[i], kf->sigs[i].arg0, sizeof(kf->sigs[i].arg0));
+	}
 	kf->kvm_counts_faults = btf_member(b, "kvm_vcpu_stat", "pf_taken") &&
 				btf_member(b, "kvm_vcpu_stat", "pf_fast");
 }
@@ -224,6 +254,14 @@ bool kfacts_has_tracepoint(const struct kfacts *kf, const char *sys_event)
 
 	snprintf(path, sizeof(path), TRACEFS "/events/%s", sys_event);
 	return access(path, F_OK) == 0;
+}
+
+bool kfacts_arg0_is(const struct kfacts *kf, const char *func, const char *strct)
+{
+	for (int i = 0; i < KFACTS_NR_SIGS; i++)
+		if (kf->sigs[i].func && !strcmp(kf->sigs[i].func, func))
+			return !kf->sigs[i].arg0[0] || !strcmp(kf->sigs[i].arg0, strct);
+	return true;
 }
 
 bool kfacts_has_function(const struct kfacts *kf, const char *name)

@@ -14,6 +14,8 @@
 
 struct ksyms;
 
+#define KFACTS_NR_SIGS 6
+
 struct kfacts {
 	bool root;			/* effective uid 0: may load BPF */
 	bool vmlinux_btf;		/* /sys/kernel/btf/vmlinux: CO-RE works */
@@ -34,6 +36,15 @@ struct kfacts {
 	/* x86 tracepoints whose arguments changed after 5.10, from their tracefs formats */
 	bool kvm_page_fault_vcpu;	/* kvm:kvm_page_fault passes the vCPU (has vcpu_id) */
 	bool fast_pf_retry;		/* kvmmmu:fast_page_fault ends in bool retry, not int ret */
+	/*
+	 * KVM's fault-path functions the probes read arguments of, and what their
+	 * first argument points to in BTF ("kvm_pgtable", ...; "" where BTF has no
+	 * such function: a module without BTF, or inlined).
+	 */
+	struct kfacts_sig {
+		const char *func;
+		char arg0[32];
+	} sigs[KFACTS_NR_SIGS];
 	struct ksyms *ksyms;		/* /proc/kallsyms; NULL when unreadable */
 };
 
@@ -47,6 +58,11 @@ void kfacts_free(struct kfacts *kf);
 int kfacts_require(const struct kfacts *kf);
 /* Is tracepoint "system/event" in tracefs? */
 bool kfacts_has_tracepoint(const struct kfacts *kf, const char *sys_event);
+/*
+ * Does func's first argument point to struct strct?  True too where BTF
+ * does not describe func (nothing contradicts the probe then).
+ */
+bool kfacts_arg0_is(const struct kfacts *kf, const char *func, const char *strct);
 /* Is function name in kallsyms (not inlined, its module loaded)? */
 bool kfacts_has_function(const struct kfacts *kf, const char *name);
 
