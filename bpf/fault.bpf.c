@@ -623,6 +623,13 @@ int tp_fast_page_fault(__u64 *ctx)
 	return 0;
 }
 
+static __always_inline __u32 npf_fault_type(__u64 error_code)
+{
+	if (ept_exit_qual)
+		return error_code & EPT_QUAL_PRESENT ? FAULT_PERMISSION : FAULT_TRANSLATION;
+	return pferr_fault_type(error_code);
+}
+
 /*
  * Tracepoint backend: one event per NPF/EPT violation exit.  Its arguments
  * are (vcpu, address, error_code), or (address, error_code) without the
@@ -631,17 +638,14 @@ int tp_fast_page_fault(__u64 *ctx)
 SEC("raw_tp/kvm_page_fault")
 int tp_kvm_page_fault(__u64 *ctx)
 {
-	struct kvm_vcpu *vcpu = kvm_page_fault_vcpu ? (void *)ctx[0] : NULL;
-	__u64 error_code = kvm_page_fault_vcpu ? ctx[2] : ctx[1];
-	__u32 type;
+	struct kvm_vcpu *vcpu;
 
-	if (ept_exit_qual)
-		type = error_code & EPT_QUAL_PRESENT ? FAULT_PERMISSION : FAULT_TRANSLATION;
-	else
-		type = pferr_fault_type(error_code);
-	if (!vcpu)
-		return fault_seen(0, -1, type);
-	return fault_seen((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id), type);
+	/* Constant offsets on each side: the verifier refuses a computed one on ctx. */
+	if (!kvm_page_fault_vcpu)
+		return fault_seen(0, -1, npf_fault_type(ctx[1]));
+	vcpu = (void *)ctx[0];
+	return fault_seen((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id),
+			  npf_fault_type(ctx[2]));
 }
 
 #endif
