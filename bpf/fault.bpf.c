@@ -34,9 +34,11 @@ const volatile bool ept_exit_qual = false;	/* x86 kvm_page_fault tracepoint carr
 const volatile bool fault_latency = false;
 const volatile bool lock_functions = false;	/* --lock-functions: they need mmu_locks filled */
 const volatile bool use_task_storage = true;	/* false: per-thread state by thread id (before 5.11) */
-/* x86 tracepoint layouts, from their tracefs formats (they changed after 5.10). */
+/* x86 tracepoint layouts (kfacts: their argument counts and tracefs formats). */
 const volatile bool kvm_page_fault_vcpu = true;	/* kvm_page_fault(vcpu, address, error_code) */
-const volatile bool fast_pf_retry = false;	/* fast_page_fault(vcpu, gpa, ec, sptep, old, bool retry) */
+const volatile int fast_pf_args = 5;		/* fast_page_fault(vcpu, fault, sptep, old_spte, ret);
+						   6: (vcpu, gpa, error_code, sptep, old_spte, ret) */
+const volatile bool fast_pf_retry = false;	/* its last argument is bool retry, not int ret */
 
 /* ioctl numbers: _IOW(KVMIO, 0x42, struct kvm_dirty_log), _IOWR(KVMIO, 0xc0, struct kvm_clear_dirty_log) */
 #define KVM_GET_DIRTY_LOG	0x4010ae42U
@@ -595,32 +597,49 @@ FUNC_EXIT(kvm_mmu_page_fault, fault_exit())
  * fast_page_fault() is inlined on 6.1, its tracepoint is not: every
  * backend uses it for the lockless fixes.
  */
-SEC("raw_tp/fast_page_fault")
-int tp_fast_page_fault(__u64 *ctx)
+static __always_inline int fast_pf(struct kvm_vcpu *vcpu, __u64 sptep, __u64 old_spte, int ret)
 {
-	struct kvm_vcpu *vcpu = (void *)ctx[0];
 	__u64 new_spte = 0;
 	__u32 path;
 
 	if (!wanted())
 		return 0;
-	if (fast_pf_retry) {
-		/*
-		 * (vcpu, gpa, error_code, sptep, old_spte, bool retry): handled, and
-		 * fixed when the spte changed, as the event's own output tells them.
-		 */
-		bpf_probe_read_kernel(&new_spte, sizeof(new_spte), (void *)ctx[3]);
-		path = !ctx[5] ? PATH_FAST_MISSED :
-		       new_spte != ctx[4] ? PATH_FAST_FIXED : PATH_FAST_SPURIOUS;
-	} else {
-		/* (vcpu, fault, sptep, old_spte, int ret) */
-		int ret = ctx[4];
-
+	bpf_probe_read_kernel(&new_spte, sizeof(new_spte), (void *)sptep);
+	/*
+	 * Fixed: ret is RET_PF_FIXED; where that value is unknown (no kvm module
+	 * BTF) or ret is a bool (retry: handled), the spte it changed, as the
+	 * event's own old and new fields tell.
+	 */
+	if (ret_pf_fixed >= 0 && !fast_pf_retry)
 		path = ret == ret_pf_fixed ? PATH_FAST_FIXED :
 		       ret == ret_pf_spurious ? PATH_FAST_SPURIOUS : PATH_FAST_MISSED;
-	}
+	else
+		path = new_spte != old_spte ? PATH_FAST_FIXED :
+		       fast_pf_retry && ret ? PATH_FAST_SPURIOUS : PATH_FAST_MISSED;
 	add_path((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id), path);
 	return 0;
+}
+
+/*
+ * Each layout in a function of its own, so each reads ctx at constant
+ * offsets (merged, clang loads at a computed one, which the verifier
+ * refuses on ctx).
+ */
+static __noinline int fast_pf_args6(__u64 *ctx)
+{
+	return fast_pf((void *)ctx[0], ctx[3], ctx[4], ctx[5]);
+}
+
+static __noinline int fast_pf_args5(__u64 *ctx)
+{
+	return fast_pf((void *)ctx[0], ctx[2], ctx[3], ctx[4]);
+}
+
+/* (vcpu, fault, sptep, old_spte, ret), or (vcpu, gpa, error_code, sptep, old_spte, ret) */
+SEC("raw_tp/fast_page_fault")
+int tp_fast_page_fault(__u64 *ctx)
+{
+	return fast_pf_args == 6 ? fast_pf_args6(ctx) : fast_pf_args5(ctx);
 }
 
 static __always_inline __u32 npf_fault_type(__u64 error_code)

@@ -245,7 +245,8 @@ static void set_rodata(struct fault_bpf *s, const struct fault_opts *o,
 	bpf_map__set_autocreate(s->maps.inflight, task_storage(kf));
 	bpf_map__set_autocreate(s->maps.inflight_tid, !task_storage(kf));
 	s->rodata->use_task_storage = task_storage(kf);
-	s->rodata->kvm_page_fault_vcpu = kf->kvm_page_fault_vcpu;
+	s->rodata->kvm_page_fault_vcpu = kf->kvm_page_fault_args != 2;
+	s->rodata->fast_pf_args = kf->fast_page_fault_args == 6 ? 6 : 5;
 	s->rodata->fast_pf_retry = kf->fast_pf_retry;
 	s->rodata->targ_tgid = o->target_tgid;
 	s->rodata->ret_pf_fixed = kf->ret_pf_fixed;

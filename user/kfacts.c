@@ -166,6 +166,38 @@ static bool probe_atomics(void)
 	return true;
 }
 
+/* Does a raw_tp program reading argument n-1 of tracepoint tp attach (n arguments or more)? */
+static bool tp_has_args(const char *tp, int n)
+{
+	const struct bpf_insn prog[] = {
+		{ .code = BPF_LDX | BPF_DW | BPF_MEM, .dst_reg = BPF_REG_0, .src_reg = BPF_REG_1,
+		  .off = (n - 1) * 8 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL, "GPL", prog, 3, NULL), link;
+
+	if (fd < 0)
+		return false;
+	link = bpf_raw_tracepoint_open(tp, fd);
+	if (link >= 0)
+		close(link);
+	close(fd);
+	return link >= 0;
+}
+
+/*
+ * How many arguments tracepoint tp passes: the kernel refuses to attach a
+ * raw_tp program that reads past them.  0: not there, or not attachable.
+ */
+static int probe_tp_args(const char *tp)
+{
+	for (int n = 8; n > 0; n--)
+		if (tp_has_args(tp, n))
+			return n;
+	return 0;
+}
+
 static void read_btf(struct kfacts *kf)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL;
@@ -209,7 +241,6 @@ int kfacts_read(struct kfacts *kf)
 	kf->kprobes = path_exists("/sys/bus/event_source/devices/kprobe") ||
 		      path_exists(TRACEFS "/kprobe_events");
 	kf->ept_exit_qual = path_exists("/sys/module/kvm_intel");
-	kf->kvm_page_fault_vcpu = event_has_field("kvm/kvm_page_fault", "vcpu_id");
 	kf->fast_pf_retry = event_has_field("kvmmmu/fast_page_fault", "retry");
 	if (kf->root) {
 		kf->task_storage = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) == 1;
@@ -217,6 +248,8 @@ int kfacts_read(struct kfacts *kf)
 							       BPF_FUNC_get_current_task_btf,
 							       NULL) == 1;
 		kf->bpf_atomics = probe_atomics();
+		kf->kvm_page_fault_args = probe_tp_args("kvm_page_fault");
+		kf->fast_page_fault_args = probe_tp_args("fast_page_fault");
 	}
 	read_btf(kf);
 	kf->ksyms = ksyms_load(NULL);

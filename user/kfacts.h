@@ -33,8 +33,13 @@ struct kfacts {
 	int ret_pf_fixed, ret_pf_spurious;	/* x86 fast-path results; -1: not in BTF */
 	bool kvm_counts_faults;		/* kvm_vcpu_stat has pf_taken and pf_fast (x86) */
 	bool ept_exit_qual;		/* kvm_intel is loaded: EPT exit qualifications */
-	/* x86 tracepoints whose arguments changed after 5.10, from their tracefs formats */
-	bool kvm_page_fault_vcpu;	/* kvm:kvm_page_fault passes the vCPU (has vcpu_id) */
+	/*
+	 * x86 tracepoints whose arguments changed across kernels: how many each
+	 * passes (a raw_tp program reading the last one attaches; 0: unknown),
+	 * and from the tracefs format, whether fast_page_fault ends in bool retry.
+	 */
+	int kvm_page_fault_args;	/* 3: (vcpu, address, error_code); 2: no vcpu */
+	int fast_page_fault_args;	/* 5: (vcpu, fault, sptep, old_spte, ret); 6: (vcpu, gpa, ec, ...) */
 	bool fast_pf_retry;		/* kvmmmu:fast_page_fault ends in bool retry, not int ret */
 	/*
 	 * KVM's fault-path functions the probes read arguments of, and what their
