@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -229,6 +230,25 @@ static bool event_has_field(const char *sys_event, const char *name)
 	return found;
 }
 
+/*
+ * KVMLOCKSTAT_DENY_FACTS=task_storage,bpf_atomics,...: those BPF features
+ * taken as missing, so that the tests exercise the variants of older
+ * kernels (per-thread maps, the plain-add objects) on a kernel that has
+ * them, against the same truth.
+ */
+static void deny_facts(struct kfacts *kf)
+{
+	const char *deny = getenv("KVMLOCKSTAT_DENY_FACTS");
+	const struct { const char *name; bool *fact; } facts[] = {
+		{ "task_storage", &kf->task_storage }, { "current_task_btf", &kf->current_task_btf },
+		{ "bpf_atomics", &kf->bpf_atomics }, { "trampolines", &kf->trampolines },
+	};
+
+	for (size_t i = 0; deny && i < sizeof(facts) / sizeof(facts[0]); i++)
+		if (strstr(deny, facts[i].name))
+			*facts[i].fact = false;
+}
+
 int kfacts_read(struct kfacts *kf)
 {
 	memset(kf, 0, sizeof(*kf));
@@ -252,6 +272,7 @@ int kfacts_read(struct kfacts *kf)
 		kf->fast_page_fault_args = probe_tp_args("fast_page_fault");
 	}
 	read_btf(kf);
+	deny_facts(kf);
 	kf->ksyms = ksyms_load(NULL);
 	return !kf->ksyms && errno == ENOMEM ? -ENOMEM : 0;
 }
