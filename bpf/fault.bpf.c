@@ -33,7 +33,6 @@ const volatile bool ept_exit_qual = false;	/* x86 kvm_page_fault tracepoint carr
  */
 const volatile bool fault_latency = false;
 const volatile bool lock_functions = false;	/* --lock-functions: they need mmu_locks filled */
-const volatile bool use_task_storage = true;	/* false: per-thread state by thread id (before 5.11) */
 /* x86 tracepoint layouts (kfacts: their argument counts and tracefs formats). */
 const volatile bool kvm_page_fault_vcpu = true;	/* kvm_page_fault(vcpu, address, error_code) */
 const volatile int fast_pf_args = 5;		/* fast_page_fault(vcpu, fault, sptep, old_spte, ret);
@@ -170,22 +169,10 @@ struct {
 	__type(value, struct thread_faults);
 } exited SEC(".maps");
 
-/*
- * This thread's storage; create: allocate it on first use.  The branch not
- * taken is pruned at load (use_task_storage is read-only), so a kernel
- * without the task storage helpers never sees them.
- */
+/* This thread's storage; create: allocate it on first use. */
 static __always_inline struct inflight_set *task_set(bool create)
 {
-	__u32 tid;
-
-	if (use_task_storage)
-		return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	tid = bpf_get_current_pid_tgid();
-	if (create)
-		return lookup_or_init(&inflight_tid, &tid, &zero_set, NULL);
-	return bpf_map_lookup_elem(&inflight_tid, &tid);
+	return thread_value(&inflight, &inflight_tid, &zero_set, create);
 }
 
 /* This thread's slot at level; create: allocate the thread's set on first use. */

@@ -21,7 +21,6 @@
 /* Set by user space before load. */
 const volatile bool all_locks = false;	/* aggregate every lock, not just mmu_locks */
 const volatile __u32 targ_tgid = 0;	/* with all_locks: only this process's waits */
-const volatile bool use_task_storage = true;	/* false: wait slots by thread id (before 5.11) */
 const volatile bool slowpaths_only = false;	/* no contention tracepoints: the slow paths are the source */
 
 struct wait_start {
@@ -67,22 +66,9 @@ static const struct wait_start zero_ws;
  */
 #define WAIT_CLAIMED	1
 
-/*
- * This thread's slot.  The branch not taken is pruned at load (task_storage
- * is read-only), so a kernel without the task storage helpers never sees
- * them.
- */
 static __always_inline struct wait_start *wait_slot(bool create)
 {
-	__u32 tid;
-
-	if (use_task_storage)
-		return bpf_task_storage_get(&tstamp, bpf_get_current_task_btf(), 0,
-					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	tid = bpf_get_current_pid_tgid();
-	if (create)
-		return lookup_or_init(&tstamp_tid, &tid, &zero_ws, NULL);
-	return bpf_map_lookup_elem(&tstamp_tid, &tid);
+	return thread_value(&tstamp, &tstamp_tid, &zero_ws, create);
 }
 
 struct {

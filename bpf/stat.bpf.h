@@ -36,6 +36,30 @@ static __always_inline void *lookup_or_init(void *map, const void *key,
 	return bpf_map_lookup_elem(map, key);
 }
 
+/* false: the kernel has no task storage for tracing programs (before 5.11). */
+const volatile bool use_task_storage = true;
+
+/*
+ * This thread's value: in task storage (one pointer away once created), or
+ * where the kernel has none in a hash by thread id (user space creates only
+ * one of the two maps).  The branch not taken is pruned at load, so a
+ * kernel without the task storage helpers never sees them.
+ */
+#define thread_value(storage, by_tid, zero, create)					\
+({											\
+	__u32 __tid = bpf_get_current_pid_tgid();					\
+	void *__v;									\
+											\
+	if (use_task_storage)								\
+		__v = bpf_task_storage_get(storage, bpf_get_current_task_btf(), 0,	\
+					   (create) ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0); \
+	else if (create)								\
+		__v = lookup_or_init(by_tid, &__tid, zero, NULL);			\
+	else										\
+		__v = bpf_map_lookup_elem(by_tid, &__tid);				\
+	__v;										\
+})
+
 /*
  * Max and min need no atomics: every value is written by one writer at a
  * time, the keys of the shared maps carrying the thread, and the other maps

@@ -115,6 +115,21 @@ static void read_kvm_btf(struct kfacts *kf, const struct btf *b)
 				btf_member(b, "kvm_vcpu_stat", "pf_fast");
 }
 
+/* Does the program load, and attach (to raw tracepoint tp; NULL: its BTF target)? */
+static bool attaches(enum bpf_prog_type type, const struct bpf_prog_load_opts *po,
+		     const struct bpf_insn *insns, size_t n, const char *tp)
+{
+	int fd = bpf_prog_load(type, NULL, "GPL", insns, n, po), link;
+
+	if (fd < 0)
+		return false;
+	link = bpf_raw_tracepoint_open(tp, fd);
+	if (link >= 0)
+		close(link);
+	close(fd);
+	return link >= 0;
+}
+
 /*
  * Whether an fentry program attaches: a kernel may know the program type
  * and still refuse the trampoline (ENOTSUPP), so this loads "return 0" on
@@ -126,20 +141,11 @@ static bool probe_trampolines(const struct btf *vmlinux)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	int id = btf__find_by_name_kind(vmlinux, "bpf_fentry_test1", BTF_KIND_FUNC), fd, link;
+	int id = btf__find_by_name_kind(vmlinux, "bpf_fentry_test1", BTF_KIND_FUNC);
 	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = BPF_TRACE_FENTRY,
 		    .attach_btf_id = id);
 
-	if (id <= 0)
-		return false;
-	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", ret0, 2, &po);
-	if (fd < 0)
-		return false;
-	link = bpf_raw_tracepoint_open(NULL, fd);
-	if (link >= 0)
-		close(link);
-	close(fd);
-	return link >= 0;
+	return id > 0 && attaches(BPF_PROG_TYPE_TRACING, &po, ret0, 2, NULL);
 }
 
 /*
@@ -176,15 +182,8 @@ static bool tp_has_args(const char *tp, int n)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	int fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL, "GPL", prog, 3, NULL), link;
 
-	if (fd < 0)
-		return false;
-	link = bpf_raw_tracepoint_open(tp, fd);
-	if (link >= 0)
-		close(link);
-	close(fd);
-	return link >= 0;
+	return attaches(BPF_PROG_TYPE_RAW_TRACEPOINT, NULL, prog, 3, tp);
 }
 
 /*
