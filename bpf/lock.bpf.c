@@ -182,53 +182,6 @@ static __always_inline void note_task(__u32 tid, __u32 tgid, struct kvm *kvm,
 		drop(DROP_INFO_FULL);
 }
 
-/*
- * A wait starts: from the tracepoint, or (slow) from a lock slow path, which
- * beside the tracepoints takes only mmu_locks.
- */
-static __always_inline int on_begin(void *ctx, __u64 lock, __u32 flags, bool slow)
-{
-	/* Only read through probes: the plain helper exists on every kernel. */
-	struct task_struct *task = (void *)bpf_get_current_task();
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = id, tgid = id >> 32;
-	bool mmu_only = slow && !slowpaths_only;
-	struct wait_start *cur;
-	struct kvm *kvm;
-
-	cur = wait_slot(false);
-	if (cur && cur->ts) {
-		/* Its return must not end the wait it is nested in. */
-		if (slow)
-			cur->nest++;
-		/* Same lock: the slow-path probe is already timing this wait. */
-		if (cur->ts == WAIT_CLAIMED || cur->lock != lock)
-			drop(DROP_NESTED);	/* a qrwlock's own wait_lock, an irq */
-		return 0;
-	}
-	kvm = mmu_lock_owner(lock);
-	if (!kvm && (mmu_only || !all_locks || (targ_tgid && tgid != targ_tgid)))
-		return 0;
-	if (kvm)
-		note_mmu_lock(lock, kvm, task);
-	note_task(tid, tgid, kvm, task);
-
-	cur = cur ? cur : wait_slot(true);
-	if (!cur) {
-		drop(DROP_TSTAMP_FULL);
-		return 0;
-	}
-	cur->ts = WAIT_CLAIMED;
-	cur->nest = 0;
-	cur->lock = lock;
-	cur->flags = flags;
-	cur->stack_id = bpf_get_stackid(ctx, &stacks, 0);
-	if (cur->stack_id < 0)
-		drop(DROP_STACK);
-	cur->ts = bpf_ktime_get_ns();
-	return 0;
-}
-
 static __always_inline __u32 lock_mode(__u32 flags)
 {
 	if (flags & LCB_F_READ)
@@ -260,6 +213,63 @@ static __always_inline void account(__u32 tid, const struct wait_start *ws, __u6
 		__sync_fetch_and_add(&sv->total_ns, delta);
 	}
 	window_exit(lk.gen);
+}
+
+/*
+ * A wait starts: from the tracepoint, or (slow) from a lock slow path, which
+ * beside the tracepoints takes only mmu_locks.
+ */
+static __always_inline int on_begin(void *ctx, __u64 lock, __u32 flags, bool slow)
+{
+	/* Only read through probes: the plain helper exists on every kernel. */
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = id, tgid = id >> 32;
+	bool mmu_only = slow && !slowpaths_only;
+	struct wait_start *cur;
+	struct kvm *kvm;
+
+	cur = wait_slot(false);
+	/*
+	 * No slow path waits inside its own wait on the same lock: the return
+	 * of the last one was lost (a kretprobe out of instances).  That wait
+	 * is ended now, its time an upper bound, so that the thread's later
+	 * waits are not all taken for nested ones.
+	 */
+	if (slow && cur && cur->ts > WAIT_CLAIMED && cur->lock == lock) {
+		account(tid, cur, bpf_ktime_get_ns() - cur->ts);
+		cur->ts = 0;
+	}
+	if (cur && cur->ts) {
+		/* Its return must not end the wait it is nested in. */
+		if (slow)
+			cur->nest++;
+		/* Same lock: the slow-path probe is already timing this wait. */
+		if (cur->ts == WAIT_CLAIMED || cur->lock != lock)
+			drop(DROP_NESTED);	/* a qrwlock's own wait_lock, an irq */
+		return 0;
+	}
+	kvm = mmu_lock_owner(lock);
+	if (!kvm && (mmu_only || !all_locks || (targ_tgid && tgid != targ_tgid)))
+		return 0;
+	if (kvm)
+		note_mmu_lock(lock, kvm, task);
+	note_task(tid, tgid, kvm, task);
+
+	cur = cur ? cur : wait_slot(true);
+	if (!cur) {
+		drop(DROP_TSTAMP_FULL);
+		return 0;
+	}
+	cur->ts = WAIT_CLAIMED;
+	cur->nest = 0;
+	cur->lock = lock;
+	cur->flags = flags;
+	cur->stack_id = bpf_get_stackid(ctx, &stacks, 0);
+	if (cur->stack_id < 0)
+		drop(DROP_STACK);
+	cur->ts = bpf_ktime_get_ns();
+	return 0;
 }
 
 /*
