@@ -246,8 +246,8 @@ static __always_inline struct thread_faults *thread_counts(__u64 kvm, __s32 vcpu
 		set->counts.kvm = kvm;
 	if (vcpu_id >= 0)
 		set->counts.vcpu_id = vcpu_id;
-	else if (!set->counts.events)
-		set->counts.vcpu_id = -1;
+	else if (!set->counts.events && !set->counts.kvm)
+		set->counts.vcpu_id = -1;	/* not named by vcpu_run_enter either */
 	set->counts.events++;
 	return &set->counts;
 }
@@ -381,6 +381,28 @@ static __always_inline int fault_seen(__u64 kvm, __s32 vcpu_id, __u32 type)
 	return 0;
 }
 
+/*
+ * KVM_RUN: names the VM and vCPU a thread runs, once per run ioctl, for
+ * the fault tracepoints that do not (arm64's kvm_guest_fault, x86's
+ * kvm_page_fault before it passed the vCPU).
+ */
+static __always_inline int vcpu_run_enter(struct kvm_vcpu *vcpu)
+{
+	struct inflight_set *set;
+
+	if (!wanted())
+		return 0;
+	set = task_set(true);
+	if (!set) {
+		drop(DROP_FAULT_INFLIGHT);
+		return 0;
+	}
+	barrier_var(set);
+	set->counts.kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
+	set->counts.vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
+	return 0;
+}
+
 /* ---- critical sections run under mmu_lock (where the lock calls are inlined) ---- */
 
 static __always_inline int section_enter(struct kvm *kvm, __u32 level, __u32 timing)
@@ -479,6 +501,7 @@ SEC("fexit/" #func) int BPF_PROG(fexit_##func) { return call; }			\
 SEC("kretprobe/" #func) int BPF_KRETPROBE(kretprobe_##func) { return call; }
 
 /* Both arches */
+FUNC_ENTRY(kvm_arch_vcpu_ioctl_run, vcpu_run_enter(vcpu), struct kvm_vcpu *vcpu)
 FUNC_ENTRY(kvm_vm_ioctl, ioctl_enter(filp, cmd), struct file *filp, unsigned int cmd)
 FUNC_EXIT(kvm_vm_ioctl, section_exit(LVL_IOCTL))
 FUNC_ENTRY(kvm_arch_mmu_enable_log_dirty_pt_masked,

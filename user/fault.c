@@ -54,6 +54,7 @@ struct probe_point {
 	bool latency_only;	/* entry and exit only with --fault-latency */
 	bool task_storage;	/* reads task storage: not where the kernel has none */
 	const char *arg0;	/* the struct its first argument points to (checked in BTF) */
+	bool vcpu_ids;		/* a thread's vCPU, for the count-only probes */
 };
 
 static const struct probe_point points[] = {
@@ -83,6 +84,8 @@ static const struct probe_point points[] = {
 	 */
 	{ "sched/sched_process_exit", .helper = true },
 	{ "iter/task", .helper = true, .task_storage = true },
+	/* Names the vCPU of threads the fault tracepoints see without it: once per KVM_RUN. */
+	{ "kvm_arch_vcpu_ioctl_run", .vcpu_ids = true, .arg0 = "kvm_vcpu" },
 };
 
 #define NR_POINTS (sizeof(points) / sizeof(points[0]))
@@ -222,6 +225,8 @@ static bool prog_wanted(const struct prog_info *pi, int backend, const struct fa
 
 	if (pi->pt->helper)
 		return !o->counted && (!pi->pt->task_storage || task_storage(k));
+	if (pi->pt->vcpu_ids)
+		return !o->counted && pi->backend == backend && point_exists(pi->pt, k);
 	if (!o->lock_functions && pi->pt->lock_function)
 		return false;
 	if (!o->fault_latency && pi->pt->latency_only)

@@ -69,6 +69,7 @@ static const struct btf_member *btf_member(const struct btf *b, const char *strc
 static const char *const sig_funcs[KFACTS_NR_SIGS] = {
 	"kvm_handle_guest_abort", "kvm_mmu_page_fault", "kvm_pgtable_stage2_relax_perms",
 	"kvm_pgtable_stage2_map", "kvm_arch_mmu_enable_log_dirty_pt_masked", "kvm_vm_ioctl",
+	"kvm_arch_vcpu_ioctl_run",
 };
 
 /* The struct func's first parameter points to, into out ("" if BTF has no func). */

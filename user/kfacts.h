@@ -14,7 +14,7 @@
 
 struct ksyms;
 
-#define KFACTS_NR_SIGS 6
+#define KFACTS_NR_SIGS 7
 
 struct kfacts {
 	bool root;			/* effective uid 0: may load BPF */
