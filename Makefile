@@ -43,8 +43,10 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# One .bpf.c per probe family; each gets a skeleton.
-BPF_APPS := lock fault kvmcounters
+# One .bpf.c per probe family; each gets a skeleton.  The lock and fault families also
+# get an object for kernels with no BPF atomics but the plain add (before 5.12), built
+# from the same source with BPF_XADD_ONLY (bpf/stat.bpf.h).
+BPF_APPS := lock fault kvmcounters lock_xadd fault_xadd
 BPF_OBJS := $(patsubst %,$(OUT)/%.bpf.o,$(BPF_APPS))
 SKELS := $(patsubst %,$(OUT)/%.skel.h,$(BPF_APPS))
 
@@ -76,6 +78,11 @@ $(OUT) $(OUT)/user:
 $(OUT)/%.bpf.o: bpf/%.bpf.c bpf/kvmlockstat.h bpf/*.bpf.h vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUT)/%_xadd.bpf.o: bpf/%.bpf.c bpf/kvmlockstat.h bpf/*.bpf.h vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DBPF_XADD_ONLY -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o

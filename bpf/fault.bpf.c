@@ -33,6 +33,11 @@ const volatile bool ept_exit_qual = false;	/* x86 kvm_page_fault tracepoint carr
  */
 const volatile bool fault_latency = false;
 const volatile bool lock_functions = false;	/* --lock-functions: they need mmu_locks filled */
+/* x86 tracepoint layouts (kfacts: their argument counts and tracefs formats). */
+const volatile bool kvm_page_fault_vcpu = true;	/* kvm_page_fault(vcpu, address, error_code) */
+const volatile int fast_pf_args = 5;		/* fast_page_fault(vcpu, fault, sptep, old_spte, ret);
+						   6: (vcpu, gpa, error_code, sptep, old_spte, ret) */
+const volatile bool fast_pf_retry = false;	/* its last argument is bool retry, not int ret */
 
 /* ioctl numbers: _IOW(KVMIO, 0x42, struct kvm_dirty_log), _IOWR(KVMIO, 0xc0, struct kvm_clear_dirty_log) */
 #define KVM_GET_DIRTY_LOG	0x4010ae42U
@@ -70,8 +75,9 @@ struct inflight {
 };
 
 struct inflight_set {
+	struct thread_faults counts;	/* count-only probes: this thread's faults so far
+					   (first: user space reads it from inflight_tid) */
 	struct inflight lvl[NR_LEVELS];	/* ts != 0: in flight */
-	struct thread_faults counts;	/* count-only probes: this thread's faults so far */
 };
 
 /*
@@ -85,6 +91,20 @@ struct {
 	__type(key, int);
 	__type(value, struct inflight_set);
 } inflight SEC(".maps");
+
+/*
+ * The same by thread id, where the kernel has no task storage for tracing
+ * programs (user space creates only one of the two maps).  thread_exit
+ * moves a thread's counts out and its entry away.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_FAULT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct inflight_set);
+} inflight_tid SEC(".maps");
+
+static const struct inflight_set zero_set;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -152,8 +172,7 @@ struct {
 /* This thread's storage; create: allocate it on first use. */
 static __always_inline struct inflight_set *task_set(bool create)
 {
-	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	return thread_value(&inflight, &inflight_tid, &zero_set, create);
 }
 
 /* This thread's slot at level; create: allocate the thread's set on first use. */
@@ -217,12 +236,18 @@ static __always_inline struct thread_faults *thread_counts(__u64 kvm, __s32 vcpu
 		return NULL;
 	}
 	barrier_var(set);
+	if (!set->counts.events) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		set->counts.tid = id;		/* for the drain of inflight_tid */
+		set->counts.tgid = id >> 32;
+	}
 	if (kvm)
 		set->counts.kvm = kvm;
 	if (vcpu_id >= 0)
 		set->counts.vcpu_id = vcpu_id;
-	else if (!set->counts.events)
-		set->counts.vcpu_id = -1;
+	else if (!set->counts.events && !set->counts.kvm)
+		set->counts.vcpu_id = -1;	/* not named by vcpu_run_enter either */
 	set->counts.events++;
 	return &set->counts;
 }
@@ -274,6 +299,8 @@ int BPF_PROG(thread_exit)
 	set->counts.tgid = id >> 32;
 	if (bpf_map_update_elem(&exited, &tid, &set->counts, BPF_ANY))
 		drop(DROP_FAULT_STAT_FULL);
+	if (!use_task_storage)
+		bpf_map_delete_elem(&inflight_tid, &tid);	/* its tid may come back */
 	return 0;
 }
 
@@ -351,6 +378,28 @@ static __always_inline int fault_seen(__u64 kvm, __s32 vcpu_id, __u32 type)
 	if (lock_functions)
 		note_vm((struct kvm *)kvm);
 	add_fault(kvm, vcpu_id, type, 0, false);
+	return 0;
+}
+
+/*
+ * KVM_RUN: names the VM and vCPU a thread runs, once per run ioctl, for
+ * the fault tracepoints that do not (arm64's kvm_guest_fault, x86's
+ * kvm_page_fault before it passed the vCPU).
+ */
+static __always_inline int vcpu_run_enter(struct kvm_vcpu *vcpu)
+{
+	struct inflight_set *set;
+
+	if (!wanted())
+		return 0;
+	set = task_set(true);
+	if (!set) {
+		drop(DROP_FAULT_INFLIGHT);
+		return 0;
+	}
+	barrier_var(set);
+	set->counts.kvm = (__u64)BPF_CORE_READ(vcpu, kvm);
+	set->counts.vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
 	return 0;
 }
 
@@ -452,6 +501,7 @@ SEC("fexit/" #func) int BPF_PROG(fexit_##func) { return call; }			\
 SEC("kretprobe/" #func) int BPF_KRETPROBE(kretprobe_##func) { return call; }
 
 /* Both arches */
+FUNC_ENTRY(kvm_arch_vcpu_ioctl_run, vcpu_run_enter(vcpu), struct kvm_vcpu *vcpu)
 FUNC_ENTRY(kvm_vm_ioctl, ioctl_enter(filp, cmd), struct file *filp, unsigned int cmd)
 FUNC_EXIT(kvm_vm_ioctl, section_exit(LVL_IOCTL))
 FUNC_ENTRY(kvm_arch_mmu_enable_log_dirty_pt_masked,
@@ -481,11 +531,20 @@ static __always_inline int abort_enter(struct kvm_vcpu *vcpu)
 	return fault_enter(vcpu, esr_fault_type(BPF_CORE_READ(vcpu, arch.fault.esr_el2)));
 }
 
+/* kvm_s2_mmu as 5.10 has it: a pointer to its VM, where later kernels point to kvm->arch. */
+struct kvm_s2_mmu___kvm {
+	struct kvm *kvm;
+};
+
 /* The stage-2 page table belongs to kvm->arch.mmu. */
 static __always_inline struct kvm *pgt_kvm(struct kvm_pgtable *pgt)
 {
-	void *arch = BPF_CORE_READ(pgt, mmu, arch);
+	struct kvm_s2_mmu___kvm *old = (void *)BPF_CORE_READ(pgt, mmu);
+	void *arch;
 
+	if (bpf_core_field_exists(old->kvm))
+		return BPF_CORE_READ(old, kvm);
+	arch = BPF_CORE_READ(pgt, mmu, arch);
 	return arch ? arch - bpf_core_field_offset(struct kvm, arch) : NULL;
 }
 
@@ -548,30 +607,74 @@ FUNC_EXIT(kvm_mmu_page_fault, fault_exit())
  * fast_page_fault() is inlined on 6.1, its tracepoint is not: every
  * backend uses it for the lockless fixes.
  */
-SEC("raw_tp/fast_page_fault")
-int BPF_PROG(tp_fast_page_fault, struct kvm_vcpu *vcpu, void *fault, __u64 *sptep,
-	     __u64 old_spte, int ret)
+static __always_inline int fast_pf(struct kvm_vcpu *vcpu, __u64 sptep, __u64 old_spte, int ret)
 {
-	__u32 path = ret == ret_pf_fixed ? PATH_FAST_FIXED :
-		     ret == ret_pf_spurious ? PATH_FAST_SPURIOUS : PATH_FAST_MISSED;
+	__u64 new_spte = 0;
+	__u32 path;
 
 	if (!wanted())
 		return 0;
+	bpf_probe_read_kernel(&new_spte, sizeof(new_spte), (void *)sptep);
+	/*
+	 * Fixed: ret is RET_PF_FIXED; where that value is unknown (no kvm module
+	 * BTF) or ret is a bool (retry: handled), the spte it changed, as the
+	 * event's own old and new fields tell.
+	 */
+	if (ret_pf_fixed >= 0 && !fast_pf_retry)
+		path = ret == ret_pf_fixed ? PATH_FAST_FIXED :
+		       ret == ret_pf_spurious ? PATH_FAST_SPURIOUS : PATH_FAST_MISSED;
+	else
+		path = new_spte != old_spte ? PATH_FAST_FIXED :
+		       fast_pf_retry && ret ? PATH_FAST_SPURIOUS : PATH_FAST_MISSED;
 	add_path((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id), path);
 	return 0;
 }
 
-/* Tracepoint backend: one event per NPF/EPT violation exit. */
-SEC("raw_tp/kvm_page_fault")
-int BPF_PROG(tp_kvm_page_fault, struct kvm_vcpu *vcpu, __u64 addr, __u64 error_code)
+/*
+ * Each layout in a function of its own, so each reads ctx at constant
+ * offsets (merged, clang loads at a computed one, which the verifier
+ * refuses on ctx).
+ */
+static __noinline int fast_pf_args6(__u64 *ctx)
 {
-	__u32 type;
+	return fast_pf((void *)ctx[0], ctx[3], ctx[4], ctx[5]);
+}
 
+static __noinline int fast_pf_args5(__u64 *ctx)
+{
+	return fast_pf((void *)ctx[0], ctx[2], ctx[3], ctx[4]);
+}
+
+/* (vcpu, fault, sptep, old_spte, ret), or (vcpu, gpa, error_code, sptep, old_spte, ret) */
+SEC("raw_tp/fast_page_fault")
+int tp_fast_page_fault(__u64 *ctx)
+{
+	return fast_pf_args == 6 ? fast_pf_args6(ctx) : fast_pf_args5(ctx);
+}
+
+static __always_inline __u32 npf_fault_type(__u64 error_code)
+{
 	if (ept_exit_qual)
-		type = error_code & EPT_QUAL_PRESENT ? FAULT_PERMISSION : FAULT_TRANSLATION;
-	else
-		type = pferr_fault_type(error_code);
-	return fault_seen((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id), type);
+		return error_code & EPT_QUAL_PRESENT ? FAULT_PERMISSION : FAULT_TRANSLATION;
+	return pferr_fault_type(error_code);
+}
+
+/*
+ * Tracepoint backend: one event per NPF/EPT violation exit.  Its arguments
+ * are (vcpu, address, error_code), or (address, error_code) without the
+ * vCPU (5.10): the thread then stands for the vCPU.
+ */
+SEC("raw_tp/kvm_page_fault")
+int tp_kvm_page_fault(__u64 *ctx)
+{
+	struct kvm_vcpu *vcpu;
+
+	/* Constant offsets on each side: the verifier refuses a computed one on ctx. */
+	if (!kvm_page_fault_vcpu)
+		return fault_seen(0, -1, npf_fault_type(ctx[1]));
+	vcpu = (void *)ctx[0];
+	return fault_seen((__u64)BPF_CORE_READ(vcpu, kvm), BPF_CORE_READ(vcpu, vcpu_id),
+			  npf_fault_type(ctx[2]));
 }
 
 #endif

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Lock contention family: lock:contention_begin/end, aggregated in maps.
+ * Lock contention family: lock:contention_begin/end, aggregated in maps;
+ * where the kernel has no such tracepoints (before 5.19), the lock slow
+ * paths themselves, entry and return.
  *
  * qrwlock/qspinlock fire these only on their slow paths, so every event
  * here is a real wait.  Which waits are on a KVM mmu_lock is decided
@@ -19,12 +21,15 @@
 /* Set by user space before load. */
 const volatile bool all_locks = false;	/* aggregate every lock, not just mmu_locks */
 const volatile __u32 targ_tgid = 0;	/* with all_locks: only this process's waits */
+const volatile bool slowpaths_only = false;	/* no contention tracepoints: the slow paths are the source */
 
 struct wait_start {
 	__u64 ts;		/* 0: not waiting; WAIT_CLAIMED: being filled in */
 	__u64 lock;
 	__u32 flags;
 	__s32 stack_id;
+	__u32 nest;		/* slow paths entered inside this wait, not yet returned */
+	__u32 pad;
 };
 
 /*
@@ -40,14 +45,30 @@ struct {
 } tstamp SEC(".maps");
 
 /*
+ * The same slot keyed by thread id, where the kernel has no task storage
+ * for tracing programs (user space creates only one of the two maps).  A
+ * thread's entry stays after its wait, with ts 0: a thread waits at most
+ * once at a time, so the counts stay exact; exited threads' entries are
+ * the price (MAX_LOCK_ENTRIES threads that ever waited).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_LOCK_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct wait_start);
+} tstamp_tid SEC(".maps");
+
+static const struct wait_start zero_ws;
+
+/*
  * The slot is claimed before it is filled in, so that an interrupt that
  * contends meanwhile counts as nested rather than taking the slot over.
  */
 #define WAIT_CLAIMED	1
 
-static __always_inline struct wait_start *wait_slot(struct task_struct *task, bool create)
+static __always_inline struct wait_start *wait_slot(bool create)
 {
-	return bpf_task_storage_get(&tstamp, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	return thread_value(&tstamp, &tstamp_tid, &zero_ws, create);
 }
 
 struct {
@@ -195,44 +216,6 @@ static __always_inline void note_task(__u32 tid, __u32 tgid, struct kvm *kvm,
 		drop(DROP_INFO_FULL);
 }
 
-/* A wait starts: from the tracepoint, or (mmu_only) from the spinlock slow path. */
-static __always_inline int on_begin(void *ctx, __u64 lock, __u32 flags, bool mmu_only)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = id, tgid = id >> 32;
-	struct wait_start *cur;
-	struct kvm *kvm;
-
-	cur = wait_slot(task, false);
-	if (cur && cur->ts) {
-		/* Same lock: the slow-path probe is already timing this wait. */
-		if (cur->ts == WAIT_CLAIMED || cur->lock != lock)
-			drop(DROP_NESTED);	/* a qrwlock's own wait_lock, an irq */
-		return 0;
-	}
-	kvm = mmu_lock_owner(lock);
-	if (!kvm && (mmu_only || !all_locks || (targ_tgid && tgid != targ_tgid)))
-		return 0;
-	if (kvm)
-		note_mmu_lock(lock, kvm, task);
-	note_task(tid, tgid, kvm, task);
-
-	cur = cur ? cur : wait_slot(task, true);
-	if (!cur) {
-		drop(DROP_TSTAMP_FULL);
-		return 0;
-	}
-	cur->ts = WAIT_CLAIMED;
-	cur->lock = lock;
-	cur->flags = flags;
-	cur->stack_id = bpf_get_stackid(ctx, &stacks, 0);
-	if (cur->stack_id < 0)
-		drop(DROP_STACK);
-	cur->ts = bpf_ktime_get_ns();
-	return 0;
-}
-
 static __always_inline __u32 lock_mode(__u32 flags)
 {
 	if (flags & LCB_F_READ)
@@ -266,17 +249,81 @@ static __always_inline void account(__u32 tid, const struct wait_start *ws, __u6
 	window_exit(lk.gen);
 }
 
-/* A wait ends; any_lock: the slow path's return, which has no lock argument. */
-static __always_inline int on_end(__u64 lock, bool any_lock)
+/*
+ * A wait starts: from the tracepoint, or (slow) from a lock slow path, which
+ * beside the tracepoints takes only mmu_locks.
+ */
+static __always_inline int on_begin(void *ctx, __u64 lock, __u32 flags, bool slow)
+{
+	/* Only read through probes: the plain helper exists on every kernel. */
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = id, tgid = id >> 32;
+	bool mmu_only = slow && !slowpaths_only;
+	struct wait_start *cur;
+	struct kvm *kvm;
+
+	cur = wait_slot(false);
+	/*
+	 * No slow path waits inside its own wait on the same lock: the return
+	 * of the last one was lost (a kretprobe out of instances).  That wait
+	 * is ended now, its time an upper bound, so that the thread's later
+	 * waits are not all taken for nested ones.
+	 */
+	if (slow && cur && cur->ts > WAIT_CLAIMED && cur->lock == lock) {
+		account(tid, cur, bpf_ktime_get_ns() - cur->ts);
+		cur->ts = 0;
+	}
+	if (cur && cur->ts) {
+		/* Its return must not end the wait it is nested in. */
+		if (slow)
+			cur->nest++;
+		/* Same lock: the slow-path probe is already timing this wait. */
+		if (cur->ts == WAIT_CLAIMED || cur->lock != lock)
+			drop(DROP_NESTED);	/* a qrwlock's own wait_lock, an irq */
+		return 0;
+	}
+	kvm = mmu_lock_owner(lock);
+	if (!kvm && (mmu_only || !all_locks || (targ_tgid && tgid != targ_tgid)))
+		return 0;
+	if (kvm)
+		note_mmu_lock(lock, kvm, task);
+	note_task(tid, tgid, kvm, task);
+
+	cur = cur ? cur : wait_slot(true);
+	if (!cur) {
+		drop(DROP_TSTAMP_FULL);
+		return 0;
+	}
+	cur->ts = WAIT_CLAIMED;
+	cur->nest = 0;
+	cur->lock = lock;
+	cur->flags = flags;
+	cur->stack_id = bpf_get_stackid(ctx, &stacks, 0);
+	if (cur->stack_id < 0)
+		drop(DROP_STACK);
+	cur->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+/*
+ * A wait ends; slow: a slow path returns (a kretprobe has no lock argument),
+ * ending the wait its entry began unless it was entered inside one.
+ */
+static __always_inline int on_end(__u64 lock, bool slow)
 {
 	__u32 tid = bpf_get_current_pid_tgid();
 	struct wait_start *ws;
 	__u64 now = bpf_ktime_get_ns();
 
-	ws = wait_slot(bpf_get_current_task_btf(), false);
+	ws = wait_slot(false);
 	/* A nested wait ends first: it was never recorded, keep the outer one. */
-	if (!ws || ws->ts <= WAIT_CLAIMED || (!any_lock && ws->lock != lock))
+	if (!ws || ws->ts <= WAIT_CLAIMED || (!slow && ws->lock != lock))
 		return 0;
+	if (slow && ws->nest) {
+		ws->nest--;
+		return 0;
+	}
 	account(tid, ws, now - ws->ts);
 	ws->ts = 0;
 	return 0;
@@ -308,23 +355,36 @@ int BPF_PROG(contention_end_raw, void *lock, int ret)
 }
 
 /*
+ * The slow paths: entering one is a contended acquisition, as
+ * CONFIG_LOCK_STAT counts it, and its return ends the wait.
+ *
  * qspinlock fires contention_begin only once a waiter queues: the first
  * waiter, spinning on the pending bit, is never seen, so on 2 CPUs nearly
  * every wait on a spinlock goes unseen.  Where mmu_lock is a spinlock
- * (arm64 before 5.18) user space also loads this pair: entering the slow
- * path is a contended acquisition, as CONFIG_LOCK_STAT counts it.  The
- * tracepoint pair, if it fires inside, finds the wait already timed.
+ * (arm64 before 5.18, x86 before 5.12) user space also loads the spinlock
+ * pair (mmu_locks only); the tracepoint pair, if it fires inside, finds the
+ * wait already timed.  Where the kernel has no contention tracepoints the
+ * slow paths are the only source, for mmu_lock's own type of lock.
+ *
+ * Each slow path in both flavours; the targets are set by user space (x86
+ * with paravirt spinlocks names the spinlock's native_ and __pv_), and the
+ * kprobes are attached by it, one program on every name.  The spinlock's is
+ * a kprobe only: a trampoline program there re-enters itself when its map
+ * update contends, which kprobes guard against (bpf_prog_active).
  */
-SEC("kprobe/queued_spin_lock_slowpath")
-int BPF_KPROBE(spin_slowpath_enter, void *lock)
-{
-	return on_begin(ctx, (__u64)lock, LCB_F_SPIN, true);
-}
+#define SLOWPATH_KPROBE(name, flags)						\
+SEC("kprobe") int BPF_KPROBE(name##_kprobe, void *lock)			\
+{ return on_begin(ctx, (__u64)lock, flags, true); }				\
+SEC("kretprobe") int BPF_KRETPROBE(name##_kretprobe) { return on_end(0, true); }
 
-SEC("kretprobe/queued_spin_lock_slowpath")
-int BPF_KRETPROBE(spin_slowpath_exit)
-{
-	return on_end(0, true);
-}
+#define SLOWPATH(name, func, flags)						\
+SEC("fentry/" #func) int BPF_PROG(name##_fentry, void *lock)			\
+{ return on_begin(ctx, (__u64)lock, flags, true); }				\
+SEC("fexit/" #func) int BPF_PROG(name##_fexit, void *lock) { return on_end(0, true); } \
+SLOWPATH_KPROBE(name, flags)
+
+SLOWPATH_KPROBE(spin_slowpath, LCB_F_SPIN)
+SLOWPATH(read_slowpath, queued_read_lock_slowpath, LCB_F_READ)
+SLOWPATH(write_slowpath, queued_write_lock_slowpath, LCB_F_WRITE)
 
 char LICENSE[] SEC("license") = "GPL";

@@ -36,25 +36,45 @@ static __always_inline void *lookup_or_init(void *map, const void *key,
 	return bpf_map_lookup_elem(map, key);
 }
 
-/* Atomic max/min: retry a few times; losing to a concurrent update is fine. */
-static __always_inline void atomic_max(__u64 *p, __u64 v)
-{
-	for (int i = 0; i < 4; i++) {
-		__u64 old = *p;
+/* false: the kernel has no task storage for tracing programs (before 5.11). */
+const volatile bool use_task_storage = true;
 
-		if (old >= v || __sync_val_compare_and_swap(p, old, v) == old)
-			return;
-	}
+/*
+ * This thread's value: in task storage (one pointer away once created), or
+ * where the kernel has none in a hash by thread id (user space creates only
+ * one of the two maps).  The branch not taken is pruned at load, so a
+ * kernel without the task storage helpers never sees them.
+ */
+#define thread_value(storage, by_tid, zero, create)					\
+({											\
+	__u32 __tid = bpf_get_current_pid_tgid();					\
+	void *__v;									\
+											\
+	if (use_task_storage)								\
+		__v = bpf_task_storage_get(storage, bpf_get_current_task_btf(), 0,	\
+					   (create) ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0); \
+	else if (create)								\
+		__v = lookup_or_init(by_tid, &__tid, zero, NULL);			\
+	else										\
+		__v = bpf_map_lookup_elem(by_tid, &__tid);				\
+	__v;										\
+})
+
+/*
+ * Max and min need no atomics: every value is written by one writer at a
+ * time, the keys of the shared maps carrying the thread, and the other maps
+ * being per-CPU.
+ */
+static __always_inline void stat_max(__u64 *p, __u64 v)
+{
+	if (*p < v)
+		*p = v;
 }
 
-static __always_inline void atomic_min(__u64 *p, __u64 v)
+static __always_inline void stat_min(__u64 *p, __u64 v)
 {
-	for (int i = 0; i < 4; i++) {
-		__u64 old = *p;
-
-		if ((old && old <= v) || __sync_val_compare_and_swap(p, old, v) == old)
-			return;
-	}
+	if (!*p || *p > v)
+		*p = v;
 }
 
 static __always_inline void wait_stat_add(struct wait_stat *s, __u64 delta)
@@ -69,8 +89,8 @@ static __always_inline void wait_stat_add(struct wait_stat *s, __u64 delta)
 	barrier_var(slot);
 	__sync_fetch_and_add(&s->count, 1);
 	__sync_fetch_and_add(&s->total_ns, delta);
-	atomic_max(&s->max_ns, delta);
-	atomic_min(&s->min_ns, delta);
+	stat_max(&s->max_ns, delta);
+	stat_min(&s->min_ns, delta);
 	if (slot < MAX_SLOTS)
 		__sync_fetch_and_add(&s->hist[slot], 1);
 }
@@ -91,28 +111,42 @@ __u32 gen = 0;
  */
 __u64 active[2] = {};
 
+/*
+ * Kernels before 5.12 refuse every atomic but the plain add (BPF_XADD), even
+ * in code never run: their objects are built with BPF_XADD_ONLY, where the
+ * add orders as the JIT makes it (x86: a full barrier, lock xadd; arm64: an
+ * add the re-read of gen may pass, a window of nanoseconds against the
+ * drain's system calls).
+ */
+static __always_inline void window_add(__u64 *p, __s64 v)
+{
+#ifdef BPF_XADD_ONLY
+	__sync_fetch_and_add(p, v);
+#else
+	__u64 was = __sync_fetch_and_add(p, v);
+
+	barrier_var(was);
+#endif
+}
+
 static __always_inline __u32 window_enter(void)
 {
 	__u32 g = gen;
-	__u64 was = __sync_fetch_and_add(&active[g & 1], 1);
 
-	barrier_var(was);
+	window_add(&active[g & 1], 1);
 	if (gen == g)
 		return g;
 	/* Moved on meanwhile: the drain of g may not have seen us, join the new one. */
-	__sync_fetch_and_add(&active[g & 1], -1);
+	window_add(&active[g & 1], -1);
 	g = gen;
-	was = __sync_fetch_and_add(&active[g & 1], 1);
-	barrier_var(was);
+	window_add(&active[g & 1], 1);
 	return g;
 }
 
 /* The fetch form again: a release, so the additions are seen before the exit. */
 static __always_inline void window_exit(__u32 g)
 {
-	__u64 was = __sync_fetch_and_add(&active[g & 1], -1);
-
-	barrier_var(was);
+	window_add(&active[g & 1], -1);
 }
 
 #endif

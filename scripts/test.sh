@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/.."
 
-all_suites="unit docs integration timeline fault-host perfdata fuzz lab-smoke diff lab-mmu-lock lab-vm-views lab-timeline lab-migrate kernel exporter lab-exporter fresh"
+all_suites="unit docs integration timeline fault-host perfdata fuzz lab-smoke lab-matrix diff lab-mmu-lock lab-vm-views lab-timeline lab-migrate kernel exporter lab-exporter fresh"
 suites=${TEST_SUITES:-$all_suites}
 log=build/test-logs
 tp=0 tf=0 ts=0 broken=()
@@ -30,6 +30,7 @@ suite_cmd() {
     fuzz) echo "make -s fuzz" ;;
     diff) echo "tests/integration/diff.sh build build/lab/smoke-arm64 build/lab/smoke-x86_64" ;;
     lab-smoke) echo "make -s lab-smoke" ;;
+    lab-matrix) echo "make -s lab-matrix-ci" ;;
     lab-mmu-lock) echo "make -s lab-mmu-lock" ;;
     lab-vm-views) echo "make -s lab-vm-views" ;;
     lab-timeline) echo "make -s lab-timeline" ;;

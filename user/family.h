@@ -62,6 +62,16 @@ struct family {
 	bool (*claims)(const struct bpf_program *prog);
 };
 
+/*
+ * Opens family name's skeleton for this kernel's BPF atomics: name_xadd is
+ * the same source built for kernels with the plain atomic add alone
+ * (bpf/stat.bpf.h), so the two skeletons have one layout.
+ */
+#define FAMILY_OPEN(name, kf)								\
+	({ _Static_assert(sizeof(struct name##_bpf) == sizeof(struct name##_xadd_bpf),	\
+			  "one source, one skeleton layout");				\
+	   (kf)->bpf_atomics ? name##_bpf__open() : (struct name##_bpf *)name##_xadd_bpf__open(); })
+
 extern const struct family lock_family;		/* lock.c: mmu_lock contention */
 extern const struct family kvm_counters_family;	/* kvmcounters.c: KVM's own fault counters */
 extern const struct family fault_family;	/* fault.c: faults, latency, hold, dirty log */

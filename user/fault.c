@@ -22,6 +22,7 @@
 #include "kfacts.h"
 #include "vmid.h"
 #include "fault.skel.h"
+#include "fault_xadd.skel.h"
 
 #define M(x) (1U << (x))
 
@@ -51,20 +52,24 @@ struct probe_point {
 	bool lock_function;	/* runs for every rwlock in the kernel: --lock-functions */
 	bool helper;		/* serves the count-only probes: loaded when faults are probed */
 	bool latency_only;	/* entry and exit only with --fault-latency */
+	bool task_storage;	/* reads task storage: not where the kernel has none */
+	const char *arg0;	/* the struct its first argument points to (checked in BTF) */
+	bool vcpu_ids;		/* a thread's vCPU, for the count-only probes */
 };
 
 static const struct probe_point points[] = {
-	{ "kvm_handle_guest_abort", M(FM_FAULTS), M(FM_LATENCY), .timed = true },
-	{ "kvm_mmu_page_fault", M(FM_FAULTS), M(FM_LATENCY), .timed = true },
-	{ "kvm_pgtable_stage2_relax_perms", M(FM_FAST_PATH), M(FM_HOLD), .timed = true },
+	{ "kvm_handle_guest_abort", M(FM_FAULTS), M(FM_LATENCY), .timed = true, .arg0 = "kvm_vcpu" },
+	{ "kvm_mmu_page_fault", M(FM_FAULTS), M(FM_LATENCY), .timed = true, .arg0 = "kvm_vcpu" },
+	{ "kvm_pgtable_stage2_relax_perms", M(FM_FAST_PATH), M(FM_HOLD), .timed = true,
+	  .arg0 = "kvm_pgtable" },
 	/*
 	 * Runs inside the write-locked populate section, where its kprobe pair
 	 * lengthened the hold (arm64 lab: 3-6x the waits of a run without it): opt-in
 	 * with the timing.
 	 */
-	{ "kvm_pgtable_stage2_map", 0, M(FM_HOLD), .latency_only = true },
-	{ "kvm_arch_mmu_enable_log_dirty_pt_masked", 0, M(FM_DIRTY_LOG) | M(FM_HOLD) },
-	{ "kvm_vm_ioctl", 0, M(FM_DIRTY_LOG) },
+	{ "kvm_pgtable_stage2_map", 0, M(FM_HOLD), .latency_only = true, .arg0 = "kvm_pgtable" },
+	{ "kvm_arch_mmu_enable_log_dirty_pt_masked", 0, M(FM_DIRTY_LOG) | M(FM_HOLD), .arg0 = "kvm" },
+	{ "kvm_vm_ioctl", 0, M(FM_DIRTY_LOG), .arg0 = "file" },
 	{ "_raw_read_lock", 0, M(FM_HOLD), .lock_function = true },
 	{ "_raw_write_lock", 0, M(FM_HOLD), .lock_function = true },
 	{ "_raw_read_unlock", M(FM_HOLD), 0, .lock_function = true },
@@ -73,9 +78,14 @@ static const struct probe_point points[] = {
 	{ "kvm/kvm_page_fault", M(FM_FAULTS), .fallback = true, .replaces = "kvm_mmu_page_fault" },
 	{ "kvm/kvm_guest_fault", M(FM_FAULTS), .fallback = true,
 	  .replaces = "kvm_handle_guest_abort", .no_vcpu_id = true },
-	/* A thread's counts live in its task storage: read by an iterator, handed over at exit. */
+	/*
+	 * A thread's counts live in its task storage, read by an iterator (or,
+	 * without task storage, in a map by thread id), handed over at exit.
+	 */
 	{ "sched/sched_process_exit", .helper = true },
-	{ "iter/task", .helper = true },
+	{ "iter/task", .helper = true, .task_storage = true },
+	/* Names the vCPU of threads the fault tracepoints see without it: once per KVM_RUN. */
+	{ "kvm_arch_vcpu_ioctl_run", .vcpu_ids = true, .arg0 = "kvm_vcpu" },
 };
 
 #define NR_POINTS (sizeof(points) / sizeof(points[0]))
@@ -83,6 +93,7 @@ static const struct probe_point points[] = {
 /* What the last drain read of a thread's cumulative counts. */
 struct thread_seen {
 	uint32_t tid;
+	int32_t vcpu_id;	/* learnt from /proc where BPF could not tell; -1 */
 	uint64_t count[NR_FAULT_TYPES];
 	uint64_t path[NR_FAULT_PATHS];
 };
@@ -166,11 +177,19 @@ static int prog_info(const struct bpf_program *prog, struct prog_info *pi)
 	return pi->backend < 0 || !pi->pt ? -1 : 0;
 }
 
+/* Per-thread state in task storage (5.11+), else in a map by thread id. */
+static bool task_storage(const struct kfacts *k)
+{
+	return k->task_storage && k->current_task_btf;
+}
+
 static bool point_exists(const struct probe_point *pt, const struct kfacts *k)
 {
 	if (strchr(pt->target, '/'))
 		return kfacts_has_tracepoint(k, pt->target);
-	return kfacts_has_function(k, pt->target);
+	/* A changed signature is no probe point: the probe would read the wrong argument. */
+	return kfacts_has_function(k, pt->target) &&
+	       (!pt->arg0 || kfacts_arg0_is(k, pt->target, pt->arg0));
 }
 
 /* The tracepoint that counts pt's faults instead, or NULL. */
@@ -205,7 +224,9 @@ static bool prog_wanted(const struct prog_info *pi, int backend, const struct fa
 	const unsigned int counted = M(FM_FAULTS) | M(FM_FAST_PATH);
 
 	if (pi->pt->helper)
-		return !o->counted;	/* both exist wherever lock:contention_* do (5.19+) */
+		return !o->counted && (!pi->pt->task_storage || task_storage(k));
+	if (pi->pt->vcpu_ids)
+		return !o->counted && pi->backend == backend && point_exists(pi->pt, k);
 	if (!o->lock_functions && pi->pt->lock_function)
 		return false;
 	if (!o->fault_latency && pi->pt->latency_only)
@@ -225,6 +246,13 @@ static bool prog_wanted(const struct prog_info *pi, int backend, const struct fa
 static void set_rodata(struct fault_bpf *s, const struct fault_opts *o,
 		       const struct kfacts *kf)
 {
+	/* One of the two per-thread maps: the other's type may not exist here. */
+	bpf_map__set_autocreate(s->maps.inflight, task_storage(kf));
+	bpf_map__set_autocreate(s->maps.inflight_tid, !task_storage(kf));
+	s->rodata->use_task_storage = task_storage(kf);
+	s->rodata->kvm_page_fault_vcpu = kf->kvm_page_fault_args != 2;
+	s->rodata->fast_pf_args = kf->fast_page_fault_args == 6 ? 6 : 5;
+	s->rodata->fast_pf_retry = kf->fast_pf_retry;
 	s->rodata->targ_tgid = o->target_tgid;
 	s->rodata->ret_pf_fixed = kf->ret_pf_fixed;
 	s->rodata->ret_pf_spurious = kf->ret_pf_spurious;
@@ -304,7 +332,7 @@ static int try_backend(struct fault_probes *fp, int backend, const struct fault_
 
 	t->prog[0] = 0;
 	t->nothing = false;
-	fp->skel = fault_bpf__open();
+	fp->skel = FAMILY_OPEN(fault, kf);
 	if (!fp->skel)
 		return -errno;
 	set_rodata(fp->skel, o, kf);
@@ -417,8 +445,8 @@ static void report_missing(struct run *r, unsigned int got, const struct tries *
 		if (s && forced < 0)
 			absent_points(m, k, s, absent, sizeof(absent));
 		if (absent[0])
-			snprintf(why, sizeof(why), "not in kallsyms (inlined or KVM not loaded): %s",
-				 absent);
+			snprintf(why, sizeof(why), "not in kallsyms (inlined or KVM not loaded), or its "
+				 "first argument not the one probed (BTF): %s", absent);
 		else
 			snprintf(why, sizeof(why), "%s", general);
 		run_add_missing(r, metric_titles[m], why);	/* said once, in the summary */
@@ -596,6 +624,7 @@ static struct thread_seen *seen_of(struct fault_probes *fp, uint32_t tid)
 	fp->seen = grown;
 	memset(&grown[fp->nr_seen], 0, sizeof(*grown));
 	grown[fp->nr_seen].tid = tid;
+	grown[fp->nr_seen].vcpu_id = -1;
 	return &grown[fp->nr_seen++];
 }
 
@@ -614,9 +643,19 @@ static int add_thread(struct fault_probes *fp, struct run *delta, const struct t
 {
 	struct thread_seen *s = seen_of(fp, t->tid);
 	struct vm_rec *vm = vm_for(delta, t->tgid, t->kvm, only_pid);
-	struct vcpu_rec *vc = vm ? vm_vcpu(vm, t->tid, t->vcpu_id) : NULL;
+	struct vcpu_rec *vc;
 
-	if (!s || (vm && !vc))
+	if (!s)
+		return -ENOMEM;
+	/*
+	 * A tracepoint without the vCPU (arm64's kvm_guest_fault): the thread's
+	 * vCPU is the kvm-vcpu fd it sits in KVM_RUN on, once /proc catches it
+	 * off a CPU.
+	 */
+	if (t->vcpu_id < 0 && s->vcpu_id < 0 && !gone)
+		s->vcpu_id = vmid_kvm_run_vcpu(t->tid);
+	vc = vm ? vm_vcpu(vm, t->tid, t->vcpu_id >= 0 ? t->vcpu_id : s->vcpu_id) : NULL;
+	if (vm && !vc)
 		return -ENOMEM;
 	for (int i = 0; i < NR_FAULT_TYPES; i++) {
 		uint64_t d = grown_by(t->count[i], &s->count[i]);
@@ -643,6 +682,30 @@ static int add_exited(void *ctx, struct run *delta, const void *k, const void *v
 }
 
 /*
+ * Without task storage the live threads' counts are in inflight_tid, each
+ * value beginning with them; read, not deleted (BPF adds to them in place).
+ */
+static int drain_by_tid(struct fault_probes *fp, struct run *delta, struct drain_ctx *c)
+{
+	struct bpf_map *map = fp->skel->maps.inflight_tid;
+	size_t size = bpf_map__value_size(map);
+	int fd = bpf_map__fd(map), err = 0;
+	__u32 key, next;
+	void *prev = NULL, *val = malloc(size);
+
+	if (!val)
+		return -ENOMEM;
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, val) && ((struct thread_faults *)val)->events)
+			err = add_thread(fp, delta, val, c->only_pid, false);
+		key = next;
+		prev = &key;
+	}
+	free(val);
+	return err;
+}
+
+/*
  * The count-only probes' figures: live threads through the iterator, then
  * the threads that exited since (in that order, so a thread caught by both
  * is counted once: the iterator skips exiting threads).
@@ -652,8 +715,10 @@ static int drain_thread_counts(struct fault_probes *fp, struct run *delta, struc
 	struct thread_faults t;
 	int fd, err = 0;
 
-	if (!fp->counts_iter)
-		return 0;
+	if (!task_storage(fp->o.kf))
+		err = drain_by_tid(fp, delta, c);
+	if (err || !fp->counts_iter)
+		return err ? err : bpfmap_drain(fp->skel->maps.exited, c, delta, add_exited);
 	fd = bpf_iter_create(bpf_link__fd(fp->counts_iter));
 	if (fd < 0)
 		return -errno;

@@ -59,7 +59,7 @@ uint32_t vmid_tgid(uint32_t tid)
 	return tgid;
 }
 
-bool vmid_in_kvm_run(uint32_t tid)
+int vmid_kvm_run_vcpu(uint32_t tid)
 {
 	char path[64], line[256], target[64];
 	unsigned long nr, fd, req;
@@ -70,13 +70,18 @@ bool vmid_in_kvm_run(uint32_t tid)
 	if (read_line(path, line, sizeof(line)) ||
 	    sscanf(line, "%lu %lx %lx", &nr, &fd, &req) != 3 ||
 	    nr != SYS_ioctl || req != KVM_RUN)
-		return false;
+		return -1;
 	snprintf(path, sizeof(path), "/proc/%u/fd/%lu", tid, fd);
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n < 0)
-		return false;
+		return -1;
 	target[n] = '\0';
-	return vmid_vcpu_fd(target) >= 0;
+	return vmid_vcpu_fd(target);
+}
+
+bool vmid_in_kvm_run(uint32_t tid)
+{
+	return vmid_kvm_run_vcpu(tid) >= 0;
 }
 
 int vmid_vcpu_fd(const char *target)

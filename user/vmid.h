@@ -31,6 +31,8 @@ void vmid_comm(uint32_t pid, char comm[TASK_COMM_LEN]);
  * (false while it is on a CPU: /proc only shows a sleeping task's syscall).
  */
 bool vmid_in_kvm_run(uint32_t tid);
+/* The same, giving the vCPU id of that fd; -1 when it is not there now. */
+int vmid_kvm_run_vcpu(uint32_t tid);
 /* Adds VMMs without contention to the run and fills vCPU counts and names. */
 int vmid_annotate(struct run *r, uint32_t only_pid);
 /* The same from a scan already made. */

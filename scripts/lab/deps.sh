@@ -94,7 +94,7 @@ guest_pkgs() {
     ln -sfn "kernel-$abi" "$cache/root-$debarch/kernel"
 }
 
-common_host=(cpio xz-utils zstd jq gzip make binutils)
+common_host=(cpio xz-utils zstd jq gzip make binutils kmod)
 # ipxe-qemu: efi-virtio.rom for virtio-net-pci (only Recommended by qemu-system-arm)
 arm64_host=(qemu-system-arm ipxe-qemu gcc-aarch64-linux-gnu libc6-dev-arm64-cross
             libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libzstd-dev:arm64 libjson-c-dev:arm64)

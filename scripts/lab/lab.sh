@@ -16,6 +16,7 @@ LAB_KERNEL=${LAB_KERNEL:-}
 LAB_MODULES=${LAB_MODULES:-}
 LAB_TIMEOUT=${LAB_TIMEOUT:-1500}
 LAB_RUN_TIMEOUT=${LAB_RUN_TIMEOUT:-600}
+LAB_STALL=${LAB_STALL:-60}
 LAB_NO_KVMLOCKSTAT=${LAB_NO_KVMLOCKSTAT:-0}
 LAB_SKIP_DEPS=${LAB_SKIP_DEPS:-0}
 LAB_DIRTYLOG_ARGS=${LAB_DIRTYLOG_ARGS:-}
@@ -93,20 +94,25 @@ LAB_RUN_TIMEOUT='$LAB_RUN_TIMEOUT'
 LAB_DIRTYLOG_ARGS='$LAB_DIRTYLOG_ARGS'
 LAB_KVMLOCKSTAT_ARGS='$LAB_KVMLOCKSTAT_ARGS'
 LAB_DEFAULT_RUN='$LAB_DEFAULT_RUN'
+LAB_CHECK_PATHS='${LAB_CHECK_PATHS:-1}'
 LAB_KVMLOCKSTAT='$([ -x "$bindir/kvmlockstat" ] && echo 1 || echo 0)'
 EOF
 }
 
+# The guest's second serial port (x86 ttyS1: arm64's virt machine has one UART) carries its
+# kernel log and a heartbeat (init), the first the results; the monitor socket lets a stalled
+# guest's CPU state be read (stall_dump), and nokaslr lets System.map name its addresses.
 qemu_cmd() {
     local kernel=$1 initrd=$2
+    local mon="-monitor unix:$work/monitor.sock,server=on,wait=off"
     if [ "$LAB_ARCH" = arm64 ]; then
         echo qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max,pauth-impdef=on \
             -smp "$LAB_CPUS" -m "$LAB_MEM" -nographic -no-reboot -kernel "$kernel" -initrd "$initrd" \
-            -append "'console=ttyAMA0 rdinit=/init panic=-1 quiet'" ${LAB_QEMU_ARGS:-}
+            -append "'console=ttyAMA0 rdinit=/init panic=-1 quiet'" $mon ${LAB_QEMU_ARGS:-}
     else
         echo qemu-system-x86_64 -cpu max -smp "$LAB_CPUS" -m "$LAB_MEM" -nographic -no-reboot \
-            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet kvm.nx_huge_pages=off'" \
-            ${LAB_QEMU_ARGS:-}
+            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet nokaslr kvm.nx_huge_pages=off'" \
+            -serial stdio -serial "file:$work/kmsg.log" $mon ${LAB_QEMU_ARGS:-}
     fi
 }
 
@@ -116,10 +122,35 @@ show_console_tail() {
     log "---- end of console ----"
 }
 
+# Progress of the guest: the size of its console and kernel-log files (the heartbeat grows the
+# latter every few seconds while the guest schedules anything at all).
+progress() { cat "$1" "$work/kmsg.log" 2>/dev/null | wc -c; }
+
+# A guest that stopped making progress: every CPU's registers from the monitor, for the
+# record beside the console (the kernel's symbols name where each CPU is).
+stall_dump() {
+    python3 - "$work/monitor.sock" > "$work/stall-registers.txt" 2>&1 <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
+s.sendall(b"info registers -a\ninfo cpus\n"); time.sleep(2); out = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d: break
+        out += d
+except socket.timeout: pass
+sys.stdout.write(out.decode(errors="replace"))
+PY
+}
+
 # qemu in the background; done when it exits, or when the guest printed its last
-# marker (a power-off that does not reach qemu must not cost LAB_TIMEOUT).
+# marker (a power-off that does not reach qemu must not cost LAB_TIMEOUT). A guest whose
+# console and kernel log stay still for LAB_STALL seconds has stalled (x86: the heartbeat
+# stopped): its CPU state is saved and qemu stopped at once (exit 125), not at LAB_TIMEOUT.
 run_qemu() {
-    local cmd=$1 console=$2 pid waited=0 after_done=0
+    local cmd=$1 console=$2 pid waited=0 after_done=0 last=-1 still=0 now
+    : > "$work/kmsg.log"
+    rm -f "$work/monitor.sock" "$work/stall-registers.txt"
     eval "exec $cmd" < /dev/null > "$console" 2>&1 &
     pid=$!
     # Interrupted (Ctrl-C, CI stop): take qemu down with us.
@@ -129,6 +160,13 @@ run_qemu() {
         if grep -q '@@LAB-DONE' "$console"; then
             after_done=$((after_done + 1))
             [ "$after_done" -gt 10 ] && { kill "$pid"; wait "$pid"; return 0; }
+        elif [ "$still" -ge "$LAB_STALL" ] && [ "$LAB_ARCH" = x86_64 ]; then
+            stall_dump
+            kill "$pid"
+            sleep 2
+            kill -9 "$pid" 2> /dev/null
+            wait "$pid"
+            return 125
         elif [ "$waited" -ge "$LAB_TIMEOUT" ]; then
             kill "$pid"
             sleep 2
@@ -138,6 +176,8 @@ run_qemu() {
         fi
         sleep 1
         waited=$((waited + 1))
+        now=$(progress "$console")
+        if [ "$now" = "$last" ]; then still=$((still + 1)); else still=0 last=$now; fi
     done
     wait "$pid"
 }
@@ -162,6 +202,10 @@ boot() {
         show_console_tail "$console"
         die "the guest did not finish within LAB_TIMEOUT=${LAB_TIMEOUT}s"
     fi
+    if [ "$rc" = 125 ]; then
+        show_console_tail "$work/kmsg.log"
+        die "the guest stalled (no console or kernel-log output for LAB_STALL=${LAB_STALL}s): kernel log $work/kmsg.log, CPU registers $work/stall-registers.txt"
+    fi
     grep -q '@@LAB-DONE' "$console" || {
         show_console_tail "$console"
         die "the guest stopped without finishing (qemu exit $rc)"
@@ -180,6 +224,7 @@ collect() {
     mkdir -p "$LAB_RESULTS"
     tar -xzf "$work/results.tgz" -C "$LAB_RESULTS"
     cp "$console" "$work/qemu.cmd" "$LAB_RESULTS/"
+    [ -s "$work/kmsg.log" ] && cp "$work/kmsg.log" "$LAB_RESULTS/"
     echo "$LAB_ARCH" > "$LAB_RESULTS/lab-arch"
     log "results in $LAB_RESULTS"
 }

@@ -76,3 +76,39 @@ kvm_stat() {
     jq --arg s "$2" --arg over "${3:-run}" \
         '[(if $over == "run" then .populate else empty end), .iterations[] | .kvm_stats[$s]] | add' "$1"
 }
+
+# Where a count file came from: "hist" (a hist trigger), "trace" (guest.sh read the events
+# from a trace buffer: a kernel without hist triggers), "lost" (that buffer overwrote some:
+# the count is incomplete), "none" (no such event on the kernel).
+hist_source() {
+    [ -f "$1" ] || { echo none; return; }
+    if grep -q '^# lost' "$1"; then echo lost
+    elif grep -q '^# keys:' "$1"; then echo trace
+    else echo hist
+    fi
+}
+
+# x86: kvmmmu:fast_page_fault events that fixed the fault locklessly, in DIR's run N. The
+# event's "ret" is RET_PF_FIXED, whose value the print fmt of its format file gives ("fixed"
+# is the last "REC->ret == V"); a trace-buffer count (5.10) keys by the printed "fixed 0|1".
+fast_fixed_hits() {
+    local f=$1/hist-fast_page_fault-v$2.txt fixed
+    if grep -q '^# keys: fixed' "$f" 2>/dev/null; then hist_sum "$f" 1; return; fi
+    fixed=$(grep '^print fmt' "$1/format-fast_page_fault.txt" 2>/dev/null |
+            grep -o 'REC->ret == [0-9]*' | tail -1 | grep -o '[0-9]*$')
+    [ -n "$fixed" ] || fixed=${RET_PF_FIXED:-4}
+    hist_sum "$f" "$fixed"
+}
+
+# x86: the kernel's count of permission (present, not reserved-bit) faults: kvm:kvm_page_fault
+# by error_code (PFERR_PRESENT 1, PFERR_RSVD 8), the split kvmlockstat's --fault-types makes.
+x86_perm_faults() {
+    hist_rows "$1" | awk '{ e = $1 + 0; if (e % 2 == 1 && int(e / 8) % 2 == 0) n += $NF } END { print n + 0 }'
+}
+
+# Entries into the spinlock slow path on one lock (the kls_spin_slowpath kprobe's count).
+spin_hits() {
+    local addr
+    addr=$(echo "$2" | tr 'A-F' 'a-f' | sed -e 's/^0x//' -e 's/^0*//')
+    hist_rows "$1" | awk -v a="$addr" '{ k = $1; sub(/^0*/, "", k); if (k == a) n += $NF } END { print n + 0 }'
+}

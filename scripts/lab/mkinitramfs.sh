@@ -1,8 +1,8 @@
 #!/bin/bash
 # mkinitramfs.sh ARCH OUT.cpio.gz BINDIR CONFIG [MODDIR]: the lab VM's initramfs:
 # static busybox, scripts/lab/init as /init, guest.sh and its config, the static
-# kvm-dirtylog (+ kvmlockstat if built) from BINDIR, and for x86_64 the KVM modules
-# (irqbypass, ccp, kvm, kvm-amd) from MODDIR, decompressed for busybox insmod.
+# kvm-dirtylog (+ kvmlockstat if built) from BINDIR, and for x86_64 kvm-amd and the modules
+# it depends on from MODDIR, decompressed for busybox insmod.
 set -euo pipefail
 arch=$1 out=$2 bindir=$3 config=$4 moddir=${5:-}
 here=$(dirname "$(realpath "$0")")
@@ -29,9 +29,10 @@ for d in ${LAB_EXTRA_ROOT:-}; do cp -a "$d/." "$stage/"; done
 for t in ${LAB_EXTRA_BINS:-}; do cp "$bindir/$t" "$stage/lab/"; done
 chmod 755 "$stage/init" "$stage/bin/busybox"
 
+# NAME.ko (or .ko.xz/.ko.zst) under MODDIR, decompressed into the initramfs for busybox insmod.
 copy_module() {
     local name=$1 f
-    f=$(find "$moddir" -name "$name.ko" -o -name "$name.ko.xz" -o -name "$name.ko.zst" | head -1)
+    f=$(find -L "$moddir" \( -name "$name.ko" -o -name "$name.ko.xz" -o -name "$name.ko.zst" \) | head -1)
     [ -n "$f" ] || { echo "mkinitramfs: no $name module under $moddir" >&2; exit 1; }
     case $f in
     *.xz) xz -dc "$f" > "$stage/lib/modules/$name.ko" ;;
@@ -39,8 +40,21 @@ copy_module() {
     *) cp "$f" "$stage/lib/modules/$name.ko" ;;
     esac
 }
+
+# NAME and everything it needs (modinfo's depends), each after its dependencies, appended to
+# lib/modules/order, the order guest.sh loads them in (5.10's ccp needs rng-core, 6.1's not).
+add_module() {
+    local name=$1 dep
+    grep -qx "$name" "$stage/lib/modules/order" && return
+    copy_module "$name"
+    for dep in $(modinfo -F depends "$stage/lib/modules/$name.ko" | tr ',' ' '); do
+        add_module "$dep"
+    done
+    echo "$name" >> "$stage/lib/modules/order"
+}
+: > "$stage/lib/modules/order"
 if [ "$arch" = x86_64 ]; then
-    for m in irqbypass ccp kvm kvm-amd; do copy_module "$m"; done
+    add_module kvm-amd
 fi
 
 (cd "$stage" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"

@@ -14,7 +14,7 @@ kernel_faults() {
     if [ "$arch" = arm64 ]; then
         echo "$(esr_faults "$R/hist-kvm_guest_fault-v$n.txt" perm) $(hist_sum "$R/hist-kls_relax_perms-v$n.txt")"
     else
-        echo "$(hist_sum "$R/hist-fast_page_fault-v$n.txt" 4) $(jq '[.iterations[].kvm_stats.pf_fast // 0] | add' "$R/dirtylog-v$n.json")"
+        echo "$(fast_fixed_hits "$R" "$n") $(jq '[.iterations[].kvm_stats.pf_fast // 0] | add' "$R/dirtylog-v$n.json")"
     fi
 }
 

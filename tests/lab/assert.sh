@@ -57,8 +57,8 @@ check_wp_faults() {
         expect_eq "stage-2 permission faults (kvm_guest_fault, ESR DFSC perm)" \
             "$(esr_faults "$R/hist-kvm_guest_fault-v$n.txt" perm)" "$(expected_wp)"
     else
-        expect_eq "write-protect faults fixed locklessly (kvmmmu:fast_page_fault ret=4)" \
-            "$(hist_sum "$R/hist-fast_page_fault-v$n.txt" 4)" "$(expected_wp)"
+        expect_eq "write-protect faults fixed locklessly (kvmmmu:fast_page_fault, ret RET_PF_FIXED)" \
+            "$(fast_fixed_hits "$R" "$n")" "$(expected_wp)"
     fi
 }
 
@@ -174,10 +174,10 @@ negative_checks() {
 # x86's figures are compared with the same counters as kvm-dirtylog read them around
 # its passes (its own stats fds) and with what the workload did.
 default_checks() {
-    local j=$R/default/kvmlockstat.json dl=$R/default/dirtylog.json vm want per
+    local j=$R/default/kvmlockstat-v2.json dl=$R/default/dirtylog-v2.json vm want per
     n=default
-    [ -f "$R/default/rc" ] || return 0
-    expect_eq "kvmlockstat (no option) -- kvm-dirtylog exit status" "$(cat "$R/default/rc")" 0 || return
+    [ -f "$R/default/rc-v2" ] || return 0
+    expect_eq "kvmlockstat (no option) -- kvm-dirtylog exit status" "$(cat "$R/default/rc-v2")" 0 || return
     vm=$(jq -c --argjson p "$(jq .pid "$dl")" '[.vms[] | select(.pid == $p)] | first // empty' "$j" 2>/dev/null)
     [ -n "$vm" ] || { ko "the default run's record has no VM for kvm-dirtylog's pid"; return; }
     want=$(jq '.config.vcpus * .config.pages_per_vcpu * .config.iterations' "$dl")
