@@ -82,6 +82,12 @@ enum drop_reason {
 	DROP_INFO_FULL,		/* lock or task identity map full */
 	DROP_FAULT_INFLIGHT,	/* fault family: no in-flight slot (task storage out of memory or busy) */
 	DROP_FAULT_STAT_FULL,	/* fault family: aggregation map full */
+	/*
+	 * Runs of the family's programs the kernel skipped: a program already
+	 * running on this CPU (preempted inside it, on a preemptible kernel)
+	 * is not entered again.  Read by user space from each program's info.
+	 */
+	DROP_RECURSION_MISS,
 	NR_DROPS,
 };
 

@@ -116,11 +116,33 @@ uint32_t bpfmap_next_generation(__u32 *gen, __u64 active[2])
 	return old + 1;
 }
 
-void bpfmap_drops(const __u64 now[NR_DROPS], uint64_t seen[NR_DROPS], struct run *delta)
+/* Runs of obj's loaded programs the kernel skipped so far (0 before 5.12, which keeps no count). */
+static uint64_t recursion_misses(struct bpf_object *obj)
 {
+	struct bpf_program *prog;
+	uint64_t sum = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
+void bpfmap_drops(struct bpf_object *obj, const __u64 now[NR_DROPS],
+		  uint64_t seen[NR_DROPS], struct run *delta)
+{
+	uint64_t missed = recursion_misses(obj);
+
 	for (int d = 0; d < NR_DROPS; d++) {
-		delta->drops[d] += now[d] - seen[d];
-		seen[d] = now[d];
+		uint64_t v = d == DROP_RECURSION_MISS ? missed : now[d];
+
+		delta->drops[d] += v - seen[d];
+		seen[d] = v;
 	}
 }
 

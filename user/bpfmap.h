@@ -13,6 +13,7 @@
 #include "model.h"
 
 struct bpf_map;
+struct bpf_object;
 
 typedef int (*bpfmap_fn)(void *ctx, struct run *delta, const void *key, const void *val);
 /*
@@ -28,8 +29,12 @@ int bpfmap_drain_gen(struct bpf_map *map, void *ctx, struct run *delta, bpfmap_f
 		     size_t gen_off, uint32_t cur_gen);
 /* Moves BPF to the next key generation once no update of the old one is under way. */
 uint32_t bpfmap_next_generation(__u32 *gen, __u64 active[2]);
-/* Adds the growth of BPF's cumulative drop counters since the last call to delta. */
-void bpfmap_drops(const __u64 now[NR_DROPS], uint64_t seen[NR_DROPS], struct run *delta);
+/*
+ * Adds the growth since the last call of BPF's cumulative drop counters, and
+ * of the runs of obj's programs the kernel skipped (recursion misses), to delta.
+ */
+void bpfmap_drops(struct bpf_object *obj, const __u64 now[NR_DROPS],
+		  uint64_t seen[NR_DROPS], struct run *delta);
 /* Sum over the possible CPUs of a per-CPU struct wait_stat value. */
 void bpfmap_sum_wait_stats(const void *val, struct wait_stat *sum);
 

@@ -746,7 +746,7 @@ static int fault_drain(void *st, struct run *delta)
 				       offsetof(struct timing_key, gen), cur);
 	if (!err)
 		err = drain_thread_counts(fp, delta, &c);
-	bpfmap_drops(s->bss->drops, fp->drops_seen, delta);
+	bpfmap_drops(s->obj, s->bss->drops, fp->drops_seen, delta);
 	name_mmu_locks(fp, delta);
 	return err;
 }

@@ -510,7 +510,7 @@ static int lock_drain(void *st, struct run *delta)
 	if (!err)
 		err = bpfmap_drain_gen(c->skel->maps.stack_stats, c, delta, add_stack_stat,
 				       offsetof(struct stack_key, gen), cur);
-	bpfmap_drops(c->skel->bss->drops, c->drops_seen, delta);
+	bpfmap_drops(c->skel->obj, c->skel->bss->drops, c->drops_seen, delta);
 	if (c->all_locks && c->kf->kvm_locks)
 		name_vm_locks(c, delta);
 	return err;
