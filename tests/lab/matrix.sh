@@ -77,8 +77,13 @@ document() {
     echo "lab-matrix: table written to $doc" >&2
 }
 
+# A matrix's own directory (it has kernels.txt) or nothing is replaced; anything else stays.
+if [ -e "$out" ] && [ ! -e "$out/kernels.txt" ] && [ -n "$(ls -A "$out")" ]; then
+    die "LAB_MATRIX_OUT=$out exists and is not a matrix directory"
+fi
 rm -rf "$out"
 mkdir -p "$out"
+: > "$out/kernels.txt"
 fetch_all
 [ "${LAB_SKIP_DEPS:-0}" = 1 ] || for a in $arches; do scripts/lab/deps.sh "$a" >&2 || die "lab deps ($a)"; done
 export LAB_SKIP_DEPS=1
