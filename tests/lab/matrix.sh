@@ -39,7 +39,7 @@ boot_one() {
     echo "lab-matrix: $k $a: booting $(basename "$(realpath "$root/vmlinuz")") (log $log)" >&2
     LAB_ARCH=$a LAB_KERNEL=$root/vmlinuz LAB_MODULES=$root/modules LAB_VCPUS=2 LAB_CPUS=2 \
         LAB_MEM=1G LAB_SIZE=${LAB_SIZE:-16M} LAB_ITER=2 LAB_TIMEOUT=${LAB_TIMEOUT:-600} \
-        LAB_RUN_TIMEOUT=240 LAB_DEFAULT_RUN=1 LAB_CHECK_PATHS=0 LAB_RESULTS=$res \
+        LAB_RUN_TIMEOUT=240 LAB_DEFAULT_RUN=1 LAB_CHECK_PATHS=0 LAB_THP=never LAB_RESULTS=$res \
         LAB_KVMLOCKSTAT_ARGS="--fault-types --fault-latency" LAB_SKIP_DEPS=${LAB_SKIP_DEPS:-0} \
         nice -n 10 scripts/lab/lab.sh > "$log" 2>&1
     echo "lab-matrix: $k $a: exit $? in $((SECONDS - t0)) s" >&2
