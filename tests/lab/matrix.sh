@@ -7,7 +7,8 @@
 # fetched before anything boots, so one apt cannot fetch stops the matrix at once, naming it.
 # Output: LAB_MATRIX_OUT/matrix.md (one table: kernel x arch x metric, backend, measured,
 # expected) and matrix.tsv; with LAB_MATRIX_DOC=1 the table also replaces the one in
-# docs/kernels.md, with date, machine and command. Last line "N passed, N failed, N skipped".
+# docs/kernels.md, with date, machine and command (LAB_MATRIX_REPORT=1: again from the rows of
+# an earlier run, without booting). Last line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/../.."
 kernels=${LAB_KERNELS:-5.10 6.1 6.12 7.3}
@@ -64,9 +65,7 @@ markdown() {
 document() {
     local md=$out/matrix.md tmp
     {
-        echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n) ($(nproc) CPUs, host kernel" \
-             "$(uname -r)), qemu TCG lab, \`make lab-matrix LAB_KERNELS=\"$kernels\"\`" \
-             "(arches: $arches; kvm-dirtylog -v 2 -b ${LAB_SIZE:-16M} -i 2)."
+        cat "$out/measured.txt"
         echo
         markdown
     } > "$md"
@@ -79,25 +78,39 @@ document() {
     echo "lab-matrix: table written to $doc" >&2
 }
 
-# A matrix's own directory (it has kernels.txt) or nothing is replaced; anything else stays.
-if [ -e "$out" ] && [ ! -e "$out/kernels.txt" ] && [ -n "$(ls -A "$out")" ]; then
-    die "LAB_MATRIX_OUT=$out exists and is not a matrix directory"
-fi
-rm -rf "$out"
-mkdir -p "$out"
-: > "$out/kernels.txt"
-fetch_all
-[ "${LAB_SKIP_DEPS:-0}" = 1 ] || for a in $arches; do scripts/lab/deps.sh "$a" >&2 || die "lab deps ($a)"; done
-export LAB_SKIP_DEPS=1
-: > "$out/matrix.tsv"
-while read -r k a root; do
-    if ! command -v "$(qemu_of "$a")" > /dev/null; then
-        echo "SKIP: [$k $a] $(qemu_of "$a") unavailable"
-        skip=$((skip + 1))
-        continue
+# Fetch every kernel, then boot each, into a fresh LAB_MATRIX_OUT. A matrix's own directory
+# (it has kernels.txt) or nothing is replaced; anything else stays.
+run_all() {
+    local k a root
+    if [ -e "$out" ] && [ ! -e "$out/kernels.txt" ] && [ -n "$(ls -A "$out")" ]; then
+        die "LAB_MATRIX_OUT=$out exists and is not a matrix directory"
     fi
-    boot_one "$k" "$a" "$root"
-done < "$out/kernels.txt"
+    rm -rf "$out"
+    mkdir -p "$out"
+    : > "$out/kernels.txt"
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n) ($(nproc) CPUs, host kernel" \
+         "$(uname -r)), qemu TCG lab, \`make lab-matrix LAB_KERNELS=\"$kernels\"\`" \
+         "(arches: $arches; kvm-dirtylog -v 2 -b ${LAB_SIZE:-16M} -i 2)." > "$out/measured.txt"
+    fetch_all
+    [ "${LAB_SKIP_DEPS:-0}" = 1 ] || for a in $arches; do scripts/lab/deps.sh "$a" >&2 || die "lab deps ($a)"; done
+    export LAB_SKIP_DEPS=1
+    : > "$out/matrix.tsv"
+    while read -r k a root; do
+        if ! command -v "$(qemu_of "$a")" > /dev/null; then
+            echo "SKIP: [$k $a] $(qemu_of "$a") unavailable"
+            skip=$((skip + 1))
+            continue
+        fi
+        boot_one "$k" "$a" "$root"
+    done < "$out/kernels.txt"
+}
+
+# LAB_MATRIX_REPORT=1: the table and summary again from LAB_MATRIX_OUT's rows, no boot.
+if [ "${LAB_MATRIX_REPORT:-0}" = 1 ]; then
+    [ -s "$out/matrix.tsv" ] || die "LAB_MATRIX_REPORT=1: no rows in $out/matrix.tsv"
+else
+    run_all
+fi
 document
 cat "$out/matrix.md"
 while IFS=$'\t' read -r k a run metric _ measured source expected res; do
