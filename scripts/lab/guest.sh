@@ -96,7 +96,7 @@ hist_from_trace() {
     if [ "$name" = common_pid ]; then
         sed -n 's/^ *[^[]*-\([0-9][0-9]*\) *\[.*/\1/p' "$i/trace"
     else
-        sed -n "s/.*[ ,]$name[ =]\([^ ,]*\).*/\1/p" "$i/trace"
+        sed -n "s/.*[ ,]${name}[ =]\([^ ,]*\).*/\1/p" "$i/trace"
     fi | sort | uniq -c | awk -v key="$key" '
         function dec(s,  i, v) { s = tolower(s); sub(/^0x/, "", s); v = 0
             for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
