@@ -96,7 +96,7 @@ hist_from_trace() {
     if [ "$name" = common_pid ]; then
         sed -n 's/^ *[^[]*-\([0-9][0-9]*\) *\[.*/\1/p' "$i/trace"
     else
-        sed -n "s/.*[ ,]$name[ =]\([^ ,]*\).*/\1/p" "$i/trace"
+        sed -n "s/.*[ ,]${name}[ =]\([^ ,]*\).*/\1/p" "$i/trace"
     fi | sort | uniq -c | awk -v key="$key" '
         function dec(s,  i, v) { s = tolower(s); sub(/^0x/, "", s); v = 0
             for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
@@ -195,6 +195,10 @@ variants() {
 }
 
 echo 0 > "$R/.rc"
+# LAB_THP=never (the kernel matrix): the workload's memory mapped page by page from the start.
+# With transparent huge pages, 7.3 arm64 maps it in 2 MiB blocks, and its first logged pass
+# faults once per block for permission and then once per page for translation.
+[ -z "${LAB_THP:-}" ] || echo "$LAB_THP" > /sys/kernel/mm/transparent_hugepage/enabled
 load_kvm_modules
 guest_info > "$R/guest-info.txt" 2>&1
 cat "$R/guest-info.txt"

@@ -16,7 +16,7 @@ LAB_KERNEL=${LAB_KERNEL:-}
 LAB_MODULES=${LAB_MODULES:-}
 LAB_TIMEOUT=${LAB_TIMEOUT:-1500}
 LAB_RUN_TIMEOUT=${LAB_RUN_TIMEOUT:-600}
-LAB_STALL=${LAB_STALL:-60}
+LAB_STALL=${LAB_STALL:-30}
 LAB_NO_KVMLOCKSTAT=${LAB_NO_KVMLOCKSTAT:-0}
 LAB_SKIP_DEPS=${LAB_SKIP_DEPS:-0}
 LAB_DIRTYLOG_ARGS=${LAB_DIRTYLOG_ARGS:-}
@@ -95,13 +95,14 @@ LAB_DIRTYLOG_ARGS='$LAB_DIRTYLOG_ARGS'
 LAB_KVMLOCKSTAT_ARGS='$LAB_KVMLOCKSTAT_ARGS'
 LAB_DEFAULT_RUN='$LAB_DEFAULT_RUN'
 LAB_CHECK_PATHS='${LAB_CHECK_PATHS:-1}'
+LAB_THP='${LAB_THP:-}'
 LAB_KVMLOCKSTAT='$([ -x "$bindir/kvmlockstat" ] && echo 1 || echo 0)'
 EOF
 }
 
 # The guest's second serial port (x86 ttyS1: arm64's virt machine has one UART) carries its
 # kernel log and a heartbeat (init), the first the results; the monitor socket lets a stalled
-# guest's CPU state be read (stall_dump), and nokaslr lets System.map name its addresses.
+# guest's CPU state be read (stall_dump); nokaslr keeps its addresses those of the image.
 qemu_cmd() {
     local kernel=$1 initrd=$2
     local mon="-monitor unix:$work/monitor.sock,server=on,wait=off"
@@ -124,15 +125,16 @@ show_console_tail() {
 
 # Progress of the guest: the size of its console and kernel-log files (the heartbeat grows the
 # latter every few seconds while the guest schedules anything at all).
-progress() { cat "$1" "$work/kmsg.log" 2>/dev/null | wc -c; }
+progress() { stat -c %s "$1" "$work/kmsg.log" 2> /dev/null | awk '{ s += $1 } END { print s + 0 }'; }
 
 # A guest that stopped making progress: every CPU's registers from the monitor, for the
-# record beside the console (the kernel's symbols name where each CPU is).
+# record beside the console, then an NMI: the guest (init set unknown_nmi_panic) panics
+# and prints, with symbols, the stack it was stuck in on the console before qemu exits.
 stall_dump() {
     python3 - "$work/monitor.sock" > "$work/stall-registers.txt" 2>&1 <<'PY'
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
-s.sendall(b"info registers -a\ninfo cpus\n"); time.sleep(2); out = b""
+s.sendall(b"info registers -a\ninfo cpus\nnmi\n"); time.sleep(2); out = b""
 try:
     while True:
         d = s.recv(65536)
@@ -143,10 +145,20 @@ sys.stdout.write(out.decode(errors="replace"))
 PY
 }
 
+# The guest kernel's own word that it is wedged (x86: kmsg.log): a CPU stuck for a minute (a
+# soft lockup report, repeated while it lasts: a single one of 20 s happens when a loaded host
+# starves the emulated CPU), a task blocked past hung_task_timeout, a panic.
+wedged_line() {
+    grep -a -m1 -o -E 'BUG: soft lockup - CPU#[0-9]+ stuck for ([6-9][0-9]|[0-9]{3,})s.*|.*blocked for more than.*|Kernel panic.*' \
+        "$work/kmsg.log" 2> /dev/null | tr -d '\r'
+}
+wedged() { [ -n "$(wedged_line)" ]; }
+
 # qemu in the background; done when it exits, or when the guest printed its last
 # marker (a power-off that does not reach qemu must not cost LAB_TIMEOUT). A guest whose
-# console and kernel log stay still for LAB_STALL seconds has stalled (x86: the heartbeat
-# stopped): its CPU state is saved and qemu stopped at once (exit 125), not at LAB_TIMEOUT.
+# console and kernel log stay still for LAB_STALL seconds (x86: the heartbeat stopped), or
+# whose kernel reports itself wedged, has stalled: its CPU state is saved and qemu stopped at
+# once (exit 125), not at LAB_TIMEOUT.
 run_qemu() {
     local cmd=$1 console=$2 pid waited=0 after_done=0 last=-1 still=0 now
     : > "$work/kmsg.log"
@@ -160,9 +172,10 @@ run_qemu() {
         if grep -q '@@LAB-DONE' "$console"; then
             after_done=$((after_done + 1))
             [ "$after_done" -gt 10 ] && { kill "$pid"; wait "$pid"; return 0; }
-        elif [ "$still" -ge "$LAB_STALL" ] && [ "$LAB_ARCH" = x86_64 ]; then
+        elif [ "$LAB_ARCH" = x86_64 ] && { [ "$still" -ge "$LAB_STALL" ] || wedged; }; then
             stall_dump
-            kill "$pid"
+            for now in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2> /dev/null && sleep 1; done
+            kill "$pid" 2> /dev/null
             sleep 2
             kill -9 "$pid" 2> /dev/null
             wait "$pid"
@@ -203,8 +216,8 @@ boot() {
         die "the guest did not finish within LAB_TIMEOUT=${LAB_TIMEOUT}s"
     fi
     if [ "$rc" = 125 ]; then
-        show_console_tail "$work/kmsg.log"
-        die "the guest stalled (no console or kernel-log output for LAB_STALL=${LAB_STALL}s): kernel log $work/kmsg.log, CPU registers $work/stall-registers.txt"
+        show_console_tail "$console"
+        die "the guest stalled ($(wedged_line | grep . || echo "no console or kernel-log output for LAB_STALL=${LAB_STALL}s")): the stack it was in (NMI panic) ends $console; kernel log $work/kmsg.log, CPU registers $work/stall-registers.txt"
     fi
     grep -q '@@LAB-DONE' "$console" || {
         show_console_tail "$console"

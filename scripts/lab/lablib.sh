@@ -90,14 +90,14 @@ hist_source() {
 
 # x86: kvmmmu:fast_page_fault events that fixed the fault locklessly, in DIR's run N. The
 # event's "ret" is RET_PF_FIXED, whose value the print fmt of its format file gives ("fixed"
-# is the last "REC->ret == V"); a trace-buffer count (5.10) keys by the printed "fixed 0|1".
+# is the last "REC->ret == V": 4 in 6.1, 5 in 6.12); a trace-buffer count (5.10, whose print
+# fmt leaves the enum unresolved) keys by the printed "fixed 0|1". Neither: "-", not a guess.
 fast_fixed_hits() {
     local f=$1/hist-fast_page_fault-v$2.txt fixed
     if grep -q '^# keys: fixed' "$f" 2>/dev/null; then hist_sum "$f" 1; return; fi
     fixed=$(grep '^print fmt' "$1/format-fast_page_fault.txt" 2>/dev/null |
             grep -o 'REC->ret == [0-9]*' | tail -1 | grep -o '[0-9]*$')
-    [ -n "$fixed" ] || fixed=${RET_PF_FIXED:-4}
-    hist_sum "$f" "$fixed"
+    if [ -n "$fixed" ]; then hist_sum "$f" "$fixed"; else echo -; fi
 }
 
 # x86: the kernel's count of permission (present, not reserved-bit) faults: kvm:kvm_page_fault

@@ -3,9 +3,10 @@
 # lab on Debian's stock kernels (LAB_UPGRADE_KERNELS, default "5.10 6.1 7.3": mmu_lock a
 # spinlock with no read-lock fast path in 5.10, parallel stage-2 faults from 5.18), kvm-dirtylog
 # at 1, 2 and 4 vCPUs (LAB_CPUS=4) under kvmlockstat --fault-types --fault-latency, then for
-# each kernel against the first: `kvmlockstat diff` (the cover letter's layout: contention per
+# each kernel against each later one: `kvmlockstat diff` (the cover letter's layout: contention per
 # vCPU count, fast-path share, ...) and the permission-fault latency in the same layout.
-# Output: build/lab/upgrade/<kernel>/ (sweeps) and build/lab/upgrade/report.md.
+# Output: build/lab/upgrade/<kernel>/ (sweeps) and build/lab/upgrade/report.md
+# (LAB_UPGRADE_REPORT=1 writes the report again from the sweeps, without booting).
 set -euo pipefail
 cd "$(dirname "$(realpath "$0")")/../.."
 kernels=${LAB_UPGRADE_KERNELS:-5.10 6.1 7.3}
@@ -60,8 +61,8 @@ perm_q() {	# perm_q SWEEP N QUANTILE: "-" when that run has no record of the VM
     echo "$vm" | jq -r --arg q "$3" '.faults.by_type.permission[$q] // "-"'
 }
 
-for k in $kernels; do sweep "$k"; done
-first=${kernels%% *}
+# LAB_UPGRADE_REPORT=1: only the report, from the sweeps already in LAB_UPGRADE_OUT.
+[ "${LAB_UPGRADE_REPORT:-0}" = 1 ] || for k in $kernels; do sweep "$k"; done
 {
     echo "# Kernel upgrade, $arch lab: $kernels"
     echo
@@ -72,15 +73,20 @@ first=${kernels%% *}
     echo "**Times are from emulation.** qemu's TCG emulates the lab's CPUs and makes every broadcast"
     echo "TLB invalidation synchronous across them: fault and contention *counts* carry over to"
     echo "hardware; absolute times, latencies and the multi-vCPU scaling of times do not."
-    for k in $kernels; do
-        [ "$k" = "$first" ] && continue
-        echo
-        echo "## $first (before) against $k (after)"
-        echo
-        echo '```'
-        build/kvmlockstat diff "$out/$first" "$out/$k" 2>&1 || true
-        perm_latency "$out/$first" "$out/$k"
-        echo '```'
+    # shellcheck disable=SC2086 # a list of kernels, split on purpose
+    set -- $kernels
+    while [ $# -gt 1 ]; do
+        b=$1
+        shift
+        for k in "$@"; do
+            echo
+            echo "## $b (before) against $k (after)"
+            echo
+            echo '```'
+            build/kvmlockstat diff "$out/$b" "$out/$k" 2>&1 || true
+            perm_latency "$out/$b" "$out/$k"
+            echo '```'
+        done
     done
 } > "$out/report.md"
 cat "$out/report.md"

@@ -45,7 +45,7 @@ kernel_wp() {
 
 # kvmlockstat's counts on the VM: permission faults, fast-path resolutions, mmu_lock waits.
 kls_rows() {
-    local d=$1 run=$2 j=$1/kvmlockstat-v$n.json vm b f want got addr mode
+    local d=$1 run=$2 j=$1/kvmlockstat-v$n.json vm f want got addr mode
     vm=$(kls_vm "$d" "$n")
     m() { [ -n "$vm" ] && echo "$vm" | jq -r "$1 // \"-\"" || echo -; }
     b() { jq -r ".backends.$1 // \"-\"" "$j" 2>/dev/null || echo -; }

@@ -7,7 +7,8 @@
 # fetched before anything boots, so one apt cannot fetch stops the matrix at once, naming it.
 # Output: LAB_MATRIX_OUT/matrix.md (one table: kernel x arch x metric, backend, measured,
 # expected) and matrix.tsv; with LAB_MATRIX_DOC=1 the table also replaces the one in
-# docs/kernels.md, with date, machine and command. Last line "N passed, N failed, N skipped".
+# docs/kernels.md, with date, machine and command (LAB_MATRIX_REPORT=1: again from the rows of
+# an earlier run, without booting). Last line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/../.."
 kernels=${LAB_KERNELS:-5.10 6.1 6.12 7.3}
@@ -32,14 +33,16 @@ fetch_all() {
     done
 }
 
-# One boot. lab.sh fails when a run inside fails (5.10 before kvmlockstat supports it): the
-# rows say which; only a boot without results is a row of its own.
+# One boot, never retried: a guest that stalls is a failing row with its evidence (lab.sh's
+# stall watch keeps the kernel log, registers and stack). lab.sh fails when a run inside
+# fails (5.10 before kvmlockstat supports it): the rows say which; only a boot without
+# results is a row of its own.
 boot_one() {
     local k=$1 a=$2 root=$3 res=$out/$1-$2 log=$out/$1-$2.log t0=$SECONDS
-    echo "lab-matrix: $k $a: booting $(basename "$(realpath "$root/vmlinuz")") (log $log)" >&2
+    echo "lab-matrix: $k $a: booting $(basename "$root") (log $log)" >&2
     LAB_ARCH=$a LAB_KERNEL=$root/vmlinuz LAB_MODULES=$root/modules LAB_VCPUS=2 LAB_CPUS=2 \
         LAB_MEM=1G LAB_SIZE=${LAB_SIZE:-16M} LAB_ITER=2 LAB_TIMEOUT=${LAB_TIMEOUT:-600} \
-        LAB_RUN_TIMEOUT=240 LAB_DEFAULT_RUN=1 LAB_CHECK_PATHS=0 LAB_RESULTS=$res \
+        LAB_RUN_TIMEOUT=240 LAB_DEFAULT_RUN=1 LAB_CHECK_PATHS=0 LAB_THP=never LAB_RETRY=0 LAB_RESULTS=$res \
         LAB_KVMLOCKSTAT_ARGS="--fault-types --fault-latency" LAB_SKIP_DEPS=${LAB_SKIP_DEPS:-0} \
         nice -n 10 scripts/lab/lab.sh > "$log" 2>&1
     echo "lab-matrix: $k $a: exit $? in $((SECONDS - t0)) s" >&2
@@ -62,9 +65,7 @@ markdown() {
 document() {
     local md=$out/matrix.md tmp
     {
-        echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n) ($(nproc) CPUs, host kernel" \
-             "$(uname -r)), qemu TCG lab, \`make lab-matrix LAB_KERNELS=\"$kernels\"\`" \
-             "(arches: $arches; kvm-dirtylog -v 2 -b ${LAB_SIZE:-16M} -i 2)."
+        cat "$out/measured.txt"
         echo
         markdown
     } > "$md"
@@ -77,20 +78,39 @@ document() {
     echo "lab-matrix: table written to $doc" >&2
 }
 
-rm -rf "$out"
-mkdir -p "$out"
-fetch_all
-[ "${LAB_SKIP_DEPS:-0}" = 1 ] || for a in $arches; do scripts/lab/deps.sh "$a" >&2 || die "lab deps ($a)"; done
-export LAB_SKIP_DEPS=1
-: > "$out/matrix.tsv"
-while read -r k a root; do
-    if ! command -v "$(qemu_of "$a")" > /dev/null; then
-        echo "SKIP: [$k $a] $(qemu_of "$a") unavailable"
-        skip=$((skip + 1))
-        continue
+# Fetch every kernel, then boot each, into a fresh LAB_MATRIX_OUT. A matrix's own directory
+# (it has kernels.txt) or nothing is replaced; anything else stays.
+run_all() {
+    local k a root
+    if [ -e "$out" ] && [ ! -e "$out/kernels.txt" ] && [ -n "$(ls -A "$out")" ]; then
+        die "LAB_MATRIX_OUT=$out exists and is not a matrix directory"
     fi
-    boot_one "$k" "$a" "$root"
-done < "$out/kernels.txt"
+    rm -rf "$out"
+    mkdir -p "$out"
+    : > "$out/kernels.txt"
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n) ($(nproc) CPUs, host kernel" \
+         "$(uname -r)), qemu TCG lab, \`make lab-matrix LAB_KERNELS=\"$kernels\"\`" \
+         "(arches: $arches; kvm-dirtylog -v 2 -b ${LAB_SIZE:-16M} -i 2)." > "$out/measured.txt"
+    fetch_all
+    [ "${LAB_SKIP_DEPS:-0}" = 1 ] || for a in $arches; do scripts/lab/deps.sh "$a" >&2 || die "lab deps ($a)"; done
+    export LAB_SKIP_DEPS=1
+    : > "$out/matrix.tsv"
+    while read -r k a root; do
+        if ! command -v "$(qemu_of "$a")" > /dev/null; then
+            echo "SKIP: [$k $a] $(qemu_of "$a") unavailable"
+            skip=$((skip + 1))
+            continue
+        fi
+        boot_one "$k" "$a" "$root"
+    done < "$out/kernels.txt"
+}
+
+# LAB_MATRIX_REPORT=1: the table and summary again from LAB_MATRIX_OUT's rows, no boot.
+if [ "${LAB_MATRIX_REPORT:-0}" = 1 ]; then
+    [ -s "$out/matrix.tsv" ] || die "LAB_MATRIX_REPORT=1: no rows in $out/matrix.tsv"
+else
+    run_all
+fi
 document
 cat "$out/matrix.md"
 while IFS=$'\t' read -r k a run metric _ measured source expected res; do
