@@ -115,3 +115,11 @@ prepare_tree() {
 	echo "$want" >"$dir/.kp-stamp"
 	echo "$dir"
 }
+
+# dirty_ms LOG [FROM]: dirty_log_perf_test's mean "dirty memory time" per pass in ms, over
+# the passes numbered FROM (default 1) and later; "-" when the log has none.
+dirty_ms() {
+	awk -v from="${2:-1}" '/^Iteration [0-9]+ dirty memory time:/ && $2 >= from {
+			t = $NF; sub(/s$/, "", t); s += t; c++ }
+		END { if (c) printf "%.1f", s / c * 1000; else print "-" }' "$1"
+}

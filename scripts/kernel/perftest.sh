@@ -122,10 +122,10 @@ summarise() {
 		section "HIST contention v=$n" >"$res/contention-v$n.hist"
 		section "HIST abort v=$n" >"$res/abort-v$n.hist"
 		section "HIST relax v=$n" >"$res/relax-v$n.hist"
-		dirty=$(awk '/dirty memory time:/ {t = $NF; sub(/s$/, "", t); s += t; c++} END {if (c) printf "%.1f", s / c * 1000; else print "-"}' "$res/v$n.log")
+		dirty=$(dirty_ms "$res/v$n.log")
 		# manual protect + initially set: pass 1 takes no faults, pass 2 splits the block
 		# mappings the first clear write-protected (write lock); from 3 on, 4K permission faults
-		steady=$(awk '/^Iteration [0-9]+ dirty memory time:/ && $2 >= 3 {t = $NF; sub(/s$/, "", t); s += t; c++} END {if (c) printf "%.1f", s / c * 1000; else print "-"}' "$res/v$n.log")
+		steady=$(dirty_ms "$res/v$n.log" 3)
 		rc=$(sed -n "s/^@@PT-END v=$n rc=\([0-9]*\)@@$/\1/p" "$res/console.txt")
 		# the test VM's struct kvm is the pointer most guest aborts came with
 		kvm=$(hist_rows kvm <"$res/abort-v$n.hist" | sort -k2,2nr | awk 'NR == 1 {print $1}')
