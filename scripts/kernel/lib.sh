@@ -123,3 +123,17 @@ dirty_ms() {
 			t = $NF; sub(/s$/, "", t); s += t; c++ }
 		END { if (c) printf "%.1f", s / c * 1000; else print "-" }' "$1"
 }
+
+# Numbers on stdin ("-" and blank lines ignored) as "median min max n"; nothing when none.
+stats_of() {
+	awk '$1 != "-" && NF { v[++n] = $1 + 0 }
+		END { if (!n) exit
+			for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			print m, v[1], v[n], n }'
+}
+
+# "median [min, max]" of the numbers on stdin, "-" when none; %.*f with DIGITS (default 1).
+spread() {
+	stats_of | awk -v d="${1:-1}" '{ printf "%.*f [%.*f, %.*f]", d, $1, d, $2, d, $3; found = 1 } END { if (!found) print "-" }'
+}

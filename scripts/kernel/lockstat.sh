@@ -99,13 +99,6 @@ compare_table() {
 
 # --- price -----------------------------------------------------------------------------
 
-# median [min, max] of the numbers on stdin
-spread() {
-	sort -n | awk '{ v[NR] = $1 } END { if (!NR) { print "-"; exit }
-		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.1f [%.1f, %.1f]", m, v[1], v[NR] }'
-}
-
 kind_times() {
 	local f
 	for f in "$1"/"$2"-[0-9]*.log; do [[ -f $f ]] && dirty_ms "$f"; done
