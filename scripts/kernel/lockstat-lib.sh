@@ -27,8 +27,8 @@ ls_field() {
 # and its test VM; LOCK_STAT's class merges them too): "count wait_ns vms".
 kls_mmu_lock() {
 	jq -r '[.vms[]? | select(.mmu_lock != null)] as $v
-		| [$v[].contention | (.read, .write, .spin) | .count // 0] | add // 0 as $c
-		| [$v[].contention | (.read, .write, .spin) | .wait_ns // 0] | add // 0 as $w
+		| ([$v[].contention | (.read, .write, .spin) | .count // 0] | add // 0) as $c
+		| ([$v[].contention | (.read, .write, .spin) | .wait_ns // 0] | add // 0) as $w
 		| "\($c) \($w) \($v | length)"' "$1" 2>/dev/null
 }
 
