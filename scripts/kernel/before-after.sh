@@ -113,6 +113,15 @@ pt_values() {
 		$1 == n { print $(idx[c]) }' "$f"
 }
 
+# "| N | before/after cells of COL1 | ... |": GET SIDE N COL gives one side's values
+pair_row() {
+	local n=$1 get=$2 c row
+	shift 2
+	row="| $n"
+	for c in "$@"; do row+=" | $(pair_cells "$($get before "$n" "$c")" "$($get after "$n" "$c")")"; done
+	echo "$row |"
+}
+
 # "b1/a1, b2/a2 ..." of the runs, for counts where each run matters
 runs_list() {
 	paste -d/ <(echo "$1") <(echo "$2") | paste -sd' '
@@ -125,13 +134,13 @@ lab_tables() {
 	echo "| vCPUs | dirty memory time before (ms) | after (ms) | change of medians | vs spread | mmu_lock waits before | after | change of medians | vs spread |"
 	echo "|---|---|---|---|---|---|---|---|---|"
 	for n in $BA_VCPUS; do
-		echo "| $n | $(pair_cells "$(lab_values before "$n" dirty)" "$(lab_values after "$n" dirty)") | $(pair_cells "$(lab_values before "$n" contention)" "$(lab_values after "$n" contention)") |"
+		pair_row "$n" lab_values dirty contention
 	done
 	echo
 	echo "| vCPUs | wp faults before / after, per run | relax_perms calls after, per run | mmu_lock wait before (ms) | after (ms) | change of medians | vs spread | cross-check: tracefs contention_begin on mmu_lock before / after, per run |"
 	echo "|---|---|---|---|---|---|---|---|"
 	for n in $BA_VCPUS; do
-		echo "| $n | $(runs_list "$(lab_values before "$n" wp)" "$(lab_values after "$n" wp)") | $(lab_values after "$n" relax | paste -sd' ') | $(pair_cells "$(lab_values before "$n" wait_ms)" "$(lab_values after "$n" wait_ms)") | $(runs_list "$(lab_values before "$n" tracefs)" "$(lab_values after "$n" tracefs)") |"
+		echo "| $n | $(runs_list "$(lab_values before "$n" wp)" "$(lab_values after "$n" wp)") | $(lab_values after "$n" relax | paste -sd' ') |$(pair_row "$n" lab_values wait_ms | cut -d'|' -f3-6)| $(runs_list "$(lab_values before "$n" tracefs)" "$(lab_values after "$n" tracefs)") |"
 	done
 	echo
 	echo "relax_perms runs under the read lock on the after kernel during dirty logging (under the"
@@ -147,13 +156,13 @@ pt_table() {
 	echo "| vCPUs | dirty memory time before (ms) | after (ms) | change of medians | vs spread | passes >= 3 before (ms) | after (ms) | change of medians | vs spread |"
 	echo "|---|---|---|---|---|---|---|---|---|"
 	for n in $BA_VCPUS; do
-		echo "| $n | $(pair_cells "$(pt_values before "$n" dirty_ms_avg)" "$(pt_values after "$n" dirty_ms_avg)") | $(pair_cells "$(pt_values before "$n" dirty_ms_steady)" "$(pt_values after "$n" dirty_ms_steady)") |"
+		pair_row "$n" pt_values dirty_ms_avg dirty_ms_steady
 	done
 	echo
 	echo "| vCPUs | mmu_lock waits (kvmlockstat) before | after | change of medians | vs spread | mmu_lock wait before (ms) | after (ms) | change of medians | vs spread | cross-check: tracefs contention_begin on mmu_lock before / after, per run | relax_perms before / after, per run |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	for n in $BA_VCPUS; do
-		echo "| $n | $(pair_cells "$(pt_values before "$n" kls_mmu_lock_waits)" "$(pt_values after "$n" kls_mmu_lock_waits)") | $(pair_cells "$(pt_values before "$n" kls_mmu_lock_wait_ms)" "$(pt_values after "$n" kls_mmu_lock_wait_ms)") | $(runs_list "$(pt_values before "$n" mmu_lock_contentions)" "$(pt_values after "$n" mmu_lock_contentions)") | $(runs_list "$(pt_values before "$n" relax_perms_calls)" "$(pt_values after "$n" relax_perms_calls)") |"
+		echo "$(pair_row "$n" pt_values kls_mmu_lock_waits kls_mmu_lock_wait_ms) $(runs_list "$(pt_values before "$n" mmu_lock_contentions)" "$(pt_values after "$n" mmu_lock_contentions)") | $(runs_list "$(pt_values before "$n" relax_perms_calls)" "$(pt_values after "$n" relax_perms_calls)") |"
 	done
 	echo
 	echo "dirty memory time: mean per pass of one run; \"passes >= 3\": only the passes whose faults are 4K"

@@ -133,7 +133,11 @@ stats_of() {
 			print m, v[1], v[n], n }'
 }
 
-# "median [min, max]" of the numbers on stdin, "-" when none; %.*f with DIGITS (default 1).
+# "median [min, max]" of the numbers on stdin, "-" when none; DIGITS after the point
+# (default: 0 when every number is whole, a count; else 1).
 spread() {
-	stats_of | awk -v d="${1:-1}" '{ printf "%.*f [%.*f, %.*f]", d, $1, d, $2, d, $3; found = 1 } END { if (!found) print "-" }'
+	local v d
+	v=$(cat)
+	d=${1:-$(grep -q '\.' <<<"$v" && echo 1 || echo 0)}
+	stats_of <<<"$v" | awk -v d="$d" '{ printf "%.*f [%.*f, %.*f]", d, $1, d, $2, d, $3; found = 1 } END { if (!found) print "-" }'
 }
