@@ -60,6 +60,16 @@ lab_boot() {
 	(cd "$KP_REPO" && LAB_ARCH=arm64 LAB_KERNEL="$kernel" LAB_GUEST="$tmp/guest.sh" LAB_RESULTS="$R" \
 		LAB_EXTRA_ROOT="$tmp/root" LAB_CPUS="$LS_CPUS" LAB_MEM="$LS_MEM" LAB_VCPUS="$vcpus" \
 		LAB_TIMEOUT=$((LS_TIMEOUT * 4)) LAB_RETRY=0 LAB_QEMU_ARGS="$qargs" scripts/lab/lab.sh) >&2
+	# the tables describe the run from its own settings, not from the caller's environment
+	{ for v in LS_SIZE LS_ITER LS_BACKING LS_CPUS LS_MEM LS_REPS LS_PRICE_VCPUS; do echo "$v='${!v}'"; done
+	  echo "LS_DATE='$(date -u '+%Y-%m-%d %H:%M UTC')'"; } >"$R/ls-settings"
+}
+
+# the settings a result was measured with (lab_boot), into this shell
+load_settings() {
+	# shellcheck source=/dev/null
+	[[ -f $1/ls-settings ]] && . "$1/ls-settings"
+	return 0
 }
 
 # --- compare ---------------------------------------------------------------------------
@@ -84,7 +94,8 @@ compare_row() {
 compare_table() {
 	local side=$1 R="$res/compare-$1" n
 	[[ -d $R ]] || return 0
-	echo "### /proc/lock_stat and kvmlockstat, $side kernel with LOCK_STAT"
+	load_settings "$R"
+	echo "### /proc/lock_stat and kvmlockstat, $side kernel with LOCK_STAT (${LS_DATE:-date unknown})"
 	echo
 	echo "\`dirty_log_perf_test -b $LS_SIZE -m 2 -i $LS_ITER -s $LS_BACKING -v N\` under \`kvmlockstat -i 0 -j\`,"
 	echo "Lab VM: qemu TCG, $LS_CPUS emulated CPUs, $LS_MEM; kernel $(awk '{ print $3 }' "$R/uname.txt" 2>/dev/null)."
@@ -107,8 +118,10 @@ kind_times() {
 price_table() {
 	local side=$1 P="$res/price-$1-plain" L="$res/price-$1-lockstat" base row k dir what
 	[[ -d $P || -d $L ]] || return 0
+	load_settings "$P"
+	load_settings "$L"
 	base=$(kind_times "$P" alone | spread | awk '{ print $1 }')
-	echo "### What each instrument costs, $side tree (instruction counts)"
+	echo "### What each instrument costs, $side tree (instruction counts, ${LS_DATE:-date unknown})"
 	echo
 	echo "\`dirty_log_perf_test -b $LS_SIZE -m 2 -i $LS_ITER -s $LS_BACKING -v $LS_PRICE_VCPUS\`, qemu -icount shift=0"
 	echo "(the guest clock counts emulated instructions), $LS_REPS reps per kind, interleaved, one boot per kernel."
