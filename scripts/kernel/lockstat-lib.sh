@@ -3,7 +3,8 @@
 # /proc/lock_stat's &kvm->mmu_lock class beside kvmlockstat's record of the same window.
 # Sourced by scripts/kernel/lockstat.sh and tests/lab/lockstat.sh, after lablib.sh.
 
-# The &kvm->mmu_lock class of a /proc/lock_stat dump, all its lines (a spinlock has one,
+# The &kvm->mmu_lock class (lockdep names it "&(kvm)->mmu_lock", the text of the
+# spin_lock_init/rwlock_init argument) of a /proc/lock_stat dump, all its lines (a spinlock has one,
 # an rwlock a -W and a -R line) summed: "con_bounces contentions waittime_total_us
 # acquisitions lines". Prints nothing when the class is absent (never acquired in the
 # window), so that a missing class cannot read as 0 contentions.
@@ -11,7 +12,7 @@
 #            acquisitions holdtime-min -max -total -avg  (times in us)
 ls_mmu_lock() {
 	[[ -f $1 ]] || return 0
-	awk '$1 ~ /^&kvm->mmu_lock(#[0-9]+)?(-[RW])?:$/ && NF >= 13 {
+	awk '$1 ~ /^&(\(kvm\)|kvm)->mmu_lock(#[0-9]+)?(-[RW])?:$/ && NF >= 13 {
 			b += $2; c += $3; w += $6; a += $9; n++ }
 		END { if (n) printf "%d %d %.2f %d %d\n", b, c, w, a, n }' "$1"
 }
@@ -45,15 +46,18 @@ hist_on_mmu_lock() {
 	echo "$n"
 }
 
-# lock:lock_contended hits on the &kvm->mmu_lock class (hist keyed by lockdep_addr, the
-# address of the lock's dep_map, inside the lock: within 64 bytes past its start).
+# lock:lock_contended hits on kvmlockstat's mmu_locks: the hist is keyed by lockdep_addr, the
+# address of the lock's dep_map, 24 bytes into the lock (after the raw lock, magic, owner_cpu
+# and owner of DEBUG_SPINLOCK); any key within the lock's first 64 bytes is taken. Addresses
+# are compared as exact strings (awk's doubles would round 64-bit addresses).
 contended_on_mmu_lock() {
-	local hist=$1 json=$2
+	local hist=$1 json=$2 a off want=""
 	[[ -f $hist ]] || { echo "-"; return; }
-	hist_rows "$hist" | awk -v addrs="$(kls_mmu_addrs "$json" | tr '\n' ' ')" "$awk_hex"'
-		BEGIN { n = split(addrs, a, " "); for (i = 1; i <= n; i++) base[i] = hex(a[i]) }
-		{ d = hex($1); for (i = 1; i <= n; i++) if (d >= base[i] && d < base[i] + 64) s += $NF }
-		END { print s + 0 }'
+	for a in $(kls_mmu_addrs "$json"); do
+		for off in $(seq 0 8 56); do want+=" $(printf '%x' $((16#${a#0x} + off)))"; done
+	done
+	hist_rows "$hist" | awk -v want="$want" 'BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) ok[w[i]] = 1 }
+		{ k = $1; sub(/^0*/, "", k); if (k in ok) s += $NF } END { print s + 0 }'
 }
 
 # Percent difference of A against B ("-" when B is 0 or either is missing).

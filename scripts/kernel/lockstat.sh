@@ -47,7 +47,6 @@ lab_boot() {
 	"$KP_REPO/scripts/kernel/selftest.sh" "$side"
 	[[ $mode == price ]] && vcpus=$LS_PRICE_VCPUS
 	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' RETURN
 	mkdir -p "$tmp/root/lab"
 	cp "$KBUILD/$side/dirty_log_perf_test" "$tmp/root/lab/"
 	{
@@ -59,7 +58,9 @@ lab_boot() {
 	log "$(basename "$R"): $(basename "$(dirname "$kernel")") kernel, $mode, vCPUs {$vcpus}${qargs:+, qemu $qargs}"
 	(cd "$KP_REPO" && LAB_ARCH=arm64 LAB_KERNEL="$kernel" LAB_GUEST="$tmp/guest.sh" LAB_RESULTS="$R" \
 		LAB_EXTRA_ROOT="$tmp/root" LAB_CPUS="$LS_CPUS" LAB_MEM="$LS_MEM" LAB_VCPUS="$vcpus" \
-		LAB_TIMEOUT=$((LS_TIMEOUT * 4)) LAB_RETRY=0 LAB_QEMU_ARGS="$qargs" scripts/lab/lab.sh) >&2
+		LAB_TIMEOUT=$((LS_TIMEOUT * 4)) LAB_RETRY=0 LAB_QEMU_ARGS="$qargs" scripts/lab/lab.sh) >&2 ||
+		{ rm -rf "$tmp"; die "$(basename "$R"): the lab run failed"; }
+	rm -rf "$tmp"
 	# the tables describe the run from its own settings, not from the caller's environment
 	{ for v in LS_SIZE LS_ITER LS_BACKING LS_CPUS LS_MEM LS_REPS LS_PRICE_VCPUS; do echo "$v='${!v}'"; done
 	  echo "LS_DATE='$(date -u '+%Y-%m-%d %H:%M UTC')'"; } >"$R/ls-settings"
