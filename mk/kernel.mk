@@ -8,11 +8,18 @@
 #   make kernel-selftest        static arm64 dirty_log_perf_test for both trees
 #   make kernel-ci              what CI runs: series check, before kernel, boot smoke
 #   make before-after           kvm-dirtylog + kvmlockstat on both kernels (scripts/kernel/before-after.sh)
+#   make kernels-lockstat       both arm64 Images again with kernel-patches/lockstat.config
+#                               (CONFIG_LOCK_STAT) in $(OUT)/kernel/<side>-lockstat/Image
+#   make lockstat-compare       /proc/lock_stat beside kvmlockstat, dirty_log_perf_test at 1, 2, 4
+#                               vCPUs on both LOCK_STAT kernels (scripts/kernel/lockstat.sh)
+#   make lockstat-price         what LOCK_STAT and kvmlockstat cost, instruction counts (-icount)
+#   make lab-lockstat           the suite's check: kvmlockstat's mmu_lock count held to /proc/lock_stat
 OUT ?= build
 KERNEL_ENV := OUT=$(OUT)
 
 .PHONY: kernel-deps kernel-series-check kernel-before kernel-after kernels \
-	kernel-smoke kernel-smoke-after kernel-selftest kernel-ci before-after
+	kernel-smoke kernel-smoke-after kernel-selftest kernel-ci before-after \
+	kernels-lockstat lockstat-compare lockstat-price lab-lockstat
 
 kernel-deps:
 	$(KERNEL_ENV) scripts/kernel/deps.sh
@@ -45,3 +52,18 @@ kernel-ci: kernel-series-check kernel-smoke
 
 before-after: kernels
 	$(KERNEL_ENV) scripts/kernel/before-after.sh
+
+# one after the other, like kernels; "after" then starts from the "before" objects
+kernels-lockstat: kernel-deps
+	$(KERNEL_ENV) scripts/kernel/build.sh before lockstat
+	$(KERNEL_ENV) scripts/kernel/build.sh after lockstat
+
+lockstat-compare: kernels-lockstat
+	$(KERNEL_ENV) scripts/kernel/lockstat.sh compare before
+	$(KERNEL_ENV) scripts/kernel/lockstat.sh compare after
+
+lockstat-price: kernels kernels-lockstat
+	$(KERNEL_ENV) scripts/kernel/lockstat.sh price before
+
+lab-lockstat: kernel-deps
+	$(KERNEL_ENV) tests/lab/lockstat.sh

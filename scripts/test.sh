@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$(realpath "$0")")/.."
 
-all_suites="unit docs integration timeline fault-host perfdata fuzz lab-smoke lab-matrix diff lab-mmu-lock lab-vm-views lab-timeline lab-migrate kernel exporter lab-exporter fresh"
+all_suites="unit docs integration timeline fault-host perfdata fuzz lab-smoke lab-matrix diff lab-mmu-lock lab-vm-views lab-timeline lab-migrate kernel lab-lockstat exporter lab-exporter fresh"
 suites=${TEST_SUITES:-$all_suites}
 log=build/test-logs
 tp=0 tf=0 ts=0 broken=()
@@ -38,6 +38,7 @@ suite_cmd() {
     lab-migrate) echo "tests/lab/migrate.sh" ;;
     fault-host) echo "make -s fault-host" ;;
     kernel) echo "make -s kernel-ci" ;;
+    lab-lockstat) echo "make -s lab-lockstat" ;;
     exporter) echo "make -s exporter" ;;
     fresh) echo "make -s fresh" ;;
     *) return 1 ;;

@@ -115,3 +115,29 @@ prepare_tree() {
 	echo "$want" >"$dir/.kp-stamp"
 	echo "$dir"
 }
+
+# dirty_ms LOG [FROM]: dirty_log_perf_test's mean "dirty memory time" per pass in ms, over
+# the passes numbered FROM (default 1) and later; "-" when the log has none.
+dirty_ms() {
+	awk -v from="${2:-1}" '/^Iteration [0-9]+ dirty memory time:/ && $2 >= from {
+			t = $NF; sub(/s$/, "", t); s += t; c++ }
+		END { if (c) printf "%.1f", s / c * 1000; else print "-" }' "$1"
+}
+
+# Numbers on stdin ("-" and blank lines ignored) as "median min max n"; nothing when none.
+stats_of() {
+	awk '$1 != "-" && NF { v[++n] = $1 + 0 }
+		END { if (!n) exit
+			for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			print m, v[1], v[n], n }'
+}
+
+# "median [min, max]" of the numbers on stdin, "-" when none; DIGITS after the point
+# (default: 0 when every number is whole, a count; else 1).
+spread() {
+	local v d
+	v=$(cat)
+	d=${1:-$(grep -q '\.' <<<"$v" && echo 1 || echo 0)}
+	stats_of <<<"$v" | awk -v d="$d" '{ printf "%.*f [%.*f, %.*f]", d, $1, d, $2, d, $3; found = 1 } END { if (!found) print "-" }'
+}
