@@ -51,15 +51,24 @@ no_service_starts() {
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 }
 
-# After: none enabled at boot or running (systemctl works offline for enable/disable).
+# After: none enabled at boot or running (systemctl works offline for enable/disable). Where
+# systemd is not installed (a minimal root) the package's maintainer script still enabled the
+# service through deb-systemd-helper's symlinks: the same helper, asked as that package's
+# maintainer script would ask it, disables it (and so an upgrade leaves it disabled).
 no_service_left() {
     local s
-    command -v systemctl > /dev/null || return 0
     for s in "${services[@]}"; do
-        systemctl is-enabled -q "$s" 2>/dev/null || systemctl is-active -q "$s" 2>/dev/null || continue
-        echo "setup: disabling $s (a package's service; the tests start what they need)" >&2
-        systemctl disable -q "$s" 2>/dev/null || true
-        systemctl stop "$s" 2>/dev/null || true
+        if command -v systemctl > /dev/null; then
+            systemctl is-enabled -q "$s" 2>/dev/null || systemctl is-active -q "$s" 2>/dev/null || continue
+            echo "setup: disabling $s (a package's service; the tests start what they need)" >&2
+            systemctl disable -q "$s" 2>/dev/null || true
+            systemctl stop "$s" 2>/dev/null || true
+        elif command -v deb-systemd-helper > /dev/null; then
+            export DPKG_MAINTSCRIPT_PACKAGE=${s%.service}
+            deb-systemd-helper --quiet was-enabled "$s" || continue
+            echo "setup: disabling $s (a package's service; the tests start what they need)" >&2
+            deb-systemd-helper disable "$s" > /dev/null 2>&1 || true
+        fi
     done
 }
 
