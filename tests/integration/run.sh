@@ -39,7 +39,7 @@ test_bad_input() {
     rc=$?
     check "-- /nonexistent/cmd: exit 127 ($rc), one line, nothing attached: $(head -c 120 "$T/nocmd")" \
         sh -c "[ $rc = 127 ] && [ \$(wc -l < '$T/nocmd') = 1 ] && grep -q 'cannot run /nonexistent/cmd' '$T/nocmd'"
-    expect_error "-- a name not in PATH: command not found" "command not found" "$K" -- no-such-command-here
+    expect_error "-- a name not in PATH: refused in the shell's words, exit 127" "command not found" "$K" -- no-such-command-here
 }
 
 # --help: the subcommands and --version, then live's options.

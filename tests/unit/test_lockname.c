@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Lock naming: the first caller outside lock and tracing machinery. */
+#define _GNU_SOURCE	/* asprintf (testutil.h) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* JSON record: round trip through the file, and clear errors on bad input. */
+#define _GNU_SOURCE	/* asprintf (testutil.h) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

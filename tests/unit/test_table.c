@@ -49,7 +49,7 @@ static void busy_vm(struct run *r)
 	struct task_rec *t = lock_task(l, 100000);
 	t->tgid = 4242;
 	t->in_vmm = true;
-	strcpy(t->comm, "CPU 0/KVM-long-name");
+	snprintf(t->comm, sizeof(t->comm), "%s", "CPU 0/KVM-long-name");	/* cut, as the kernel cuts it */
 	t->mode[MODE_WRITE] = l->mode[MODE_WRITE];
 	run_add_missing(r, "something", "a reason long enough that the line would run past eighty columns of text");
 	/* -a: another lock of the VM's struct kvm, named by its field (lockname.c). */
