@@ -201,13 +201,20 @@ boot() {
     log "booting $(basename "$kernel"): $LAB_CPUS CPUs, $LAB_MEM, timeout ${LAB_TIMEOUT}s"
     echo "$cmd" > "$work/qemu.cmd"
     run_qemu "$cmd" "$console" || rc=$?
-    # Emulated CPUs under a loaded host now and then wedge a guest for good (soft
-    # lockups in the guest's own KVM threads, seen once in CI-like runs): one retry,
-    # said out loud; a second hang is a failure.
-    if [ "$rc" = 124 ] && [ "${LAB_RETRY:-1}" = 1 ]; then
+    # Emulated CPUs under a loaded host now and then wedge a guest for good (an x86 guest
+    # idle with its clock stopped, seen about once in ten boots): one retry, said out loud,
+    # the first boot's evidence kept (console.log.hung, kmsg.log.hung, stall-registers.txt.hung);
+    # a second hang is a failure.
+    if { [ "$rc" = 124 ] || [ "$rc" = 125 ]; } && [ "${LAB_RETRY:-1}" = 1 ]; then
         show_console_tail "$console"
-        log "the guest hung (no result within LAB_TIMEOUT=${LAB_TIMEOUT}s): booting it once more"
+        if [ "$rc" = 125 ]; then
+            log "the guest stalled (no console or kernel-log output for LAB_STALL=${LAB_STALL}s, registers saved): booting it once more"
+        else
+            log "the guest hung (no result within LAB_TIMEOUT=${LAB_TIMEOUT}s): booting it once more"
+        fi
         cp "$console" "$console.hung"
+        cp "$work/kmsg.log" "$work/kmsg.log.hung" 2> /dev/null || true
+        cp "$work/stall-registers.txt" "$work/stall-registers.txt.hung" 2> /dev/null || true
         rc=0
         run_qemu "$cmd" "$console" || rc=$?
     fi

@@ -33,8 +33,9 @@ fetch_all() {
     done
 }
 
-# One boot, never retried: a guest that stalls is a failing row with its evidence (lab.sh's
-# stall watch keeps the kernel log, registers and stack). lab.sh fails when a run inside
+# One boot; a guest the stall watch stopped is booted once more (LAB_RETRY=0: a failing row
+# with its evidence; either way lab.sh keeps the kernel log, registers and stack of the stalled
+# boot as *.hung, and says so in the kernel's log here). lab.sh fails when a run inside
 # fails (5.10 before kvmlockstat supports it): the rows say which; only a boot without
 # results is a row of its own.
 boot_one() {
@@ -42,7 +43,7 @@ boot_one() {
     echo "lab-matrix: $k $a: booting $(basename "$root") (log $log)" >&2
     LAB_ARCH=$a LAB_KERNEL=$root/vmlinuz LAB_MODULES=$root/modules LAB_VCPUS=2 LAB_CPUS=2 \
         LAB_MEM=1G LAB_SIZE=${LAB_SIZE:-16M} LAB_ITER=2 LAB_TIMEOUT=${LAB_TIMEOUT:-600} \
-        LAB_RUN_TIMEOUT=240 LAB_DEFAULT_RUN=1 LAB_CHECK_PATHS=0 LAB_THP=never LAB_RETRY=0 LAB_RESULTS=$res \
+        LAB_RUN_TIMEOUT=240 LAB_DEFAULT_RUN=1 LAB_CHECK_PATHS=0 LAB_THP=never LAB_RETRY=${LAB_RETRY:-1} LAB_RESULTS=$res \
         LAB_KVMLOCKSTAT_ARGS="--fault-types --fault-latency" LAB_SKIP_DEPS=${LAB_SKIP_DEPS:-0} \
         nice -n 10 scripts/lab/lab.sh > "$log" 2>&1
     echo "lab-matrix: $k $a: exit $? in $((SECONDS - t0)) s" >&2
