@@ -11,6 +11,12 @@
 /* The shortest drain interval: below it a run would only drain. */
 #define MIN_INTERVAL_S 0.1
 
+/* The probe options live and the exporter both take: one help text, so both --help agree. */
+#define CLI_DOC_LOCK_FUNCTIONS \
+	"Exact mmu_lock hold times (costly: probes every rwlock; see kvmlockstat(8))"
+#define CLI_DOC_FAULT_TYPES \
+	"Faults by type (costly: a probe on every fault; see kvmlockstat(8))"
+
 int parse_seconds(const char *arg, const char *what, double *out);
 int parse_pid(const char *arg, uint32_t *pid);
 /* Seconds, at least MIN_INTERVAL_S; or 0 where zero_off (no intervals). */

@@ -67,10 +67,8 @@ static const struct argp_option exporter_options[] = {
 	{ "max-connections", OPT_MAX_CONNS, "N", 0, "At most N connections at once (default 64)", 0 },
 	{ "web-config", OPT_WEB_CONFIG, "FILE", 0, "TLS and basic auth, Prometheus web-config "
 	  "format; SIGHUP re-reads it", 0 },
-	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Exact mmu_lock hold times (costly: "
-	  "probes every rwlock; see kvmlockstat(8))", 0 },
-	{ "fault-types", OPT_FAULT_TYPES, NULL, 0, "Faults by type (costly: a probe on every "
-	  "fault; see kvmlockstat(8))", 0 },
+	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, CLI_DOC_LOCK_FUNCTIONS, 0 },
+	{ "fault-types", OPT_FAULT_TYPES, NULL, 0, CLI_DOC_FAULT_TYPES, 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's and libmicrohttpd's messages", 0 },
 	{},
 };

@@ -58,14 +58,12 @@ static const struct argp_option live_options[] = {
 	{ "perf-data", OPT_PERF_DATA, "FILE", 0, "Write contended call chains as perf.data", 0 },
 	{ "folded", OPT_FOLDED, "FILE", 0, "Write contended call chains as folded stacks", 0 },
 	{ "timeline", OPT_TIMELINE, "FILE", 0, "Write one CSV row per interval per VM", 0 },
-	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, "Exact mmu_lock hold times (costly: "
-	  "probes every rwlock; see kvmlockstat(8))", 0 },
+	{ "lock-functions", OPT_LOCK_FUNCTIONS, NULL, 0, CLI_DOC_LOCK_FUNCTIONS, 0 },
 	{ "backend", OPT_BACKEND, "NAME", 0, "Force a probe backend: tp_btf|raw_tp, "
 	  "auto|fentry|kprobe|tracepoint", 0 },
 	{ "fault-latency", OPT_FAULT_LATENCY, NULL, 0, "Time every fault (costly: a probe on "
 	  "every fault exit; see kvmlockstat(8))", 0 },
-	{ "fault-types", OPT_FAULT_TYPES, NULL, 0, "Faults by type (costly: a probe on every "
-	  "fault; see kvmlockstat(8))", 0 },
+	{ "fault-types", OPT_FAULT_TYPES, NULL, 0, CLI_DOC_FAULT_TYPES, 0 },
 	{ "prog-stats", OPT_PROG_STATS, NULL, 0, "At the end, each BPF program's run time and "
 	  "kvmlockstat's CPU time", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
