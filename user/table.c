@@ -79,11 +79,11 @@ const char *fmt_ns(char *buf, size_t len, uint64_t ns)
 	return buf;
 }
 
-static void stat_cols(FILE *f, const char *label, const struct wait_stat *s)
+static void stat_cols(FILE *f, int width, const char *label, const struct wait_stat *s)
 {
 	char tot[16], mean[16], p99[16], max[16];
 
-	fprintf(f, "%-6s %9llu %11s %10s %10s %10s\n", label, (unsigned long long)s->count,
+	fprintf(f, "%-*s %9llu %11s %10s %10s %10s\n", width, label, (unsigned long long)s->count,
 		fmt_ns(tot, sizeof(tot), s->total_ns), fmt_ns(mean, sizeof(mean), wait_stat_mean(s)),
 		fmt_ns(p99, sizeof(p99), wait_stat_percentile(s, 99)),
 		fmt_ns(max, sizeof(max), s->max_ns));
@@ -105,7 +105,7 @@ static void lock_modes(FILE *f, const char *indent, const struct lock_rec *l)
 		if (!l->mode[m].count)
 			continue;
 		fputs(indent, f);
-		stat_cols(f, mode_names[m], &l->mode[m]);
+		stat_cols(f, 6, mode_names[m], &l->mode[m]);
 		any = true;
 	}
 	if (!any)
@@ -301,7 +301,7 @@ static void mode_rows(FILE *f, const char *title, const struct wait_stat s[NR_MO
 			fprintf(f, "    %s:\n      %-6s %9s %11s %10s %10s %10s\n", title, "MODE",
 				"COUNT", "TOTAL", "MEAN", "P99", "MAX");
 		fputs("      ", f);
-		stat_cols(f, mode_names[m], &s[m]);
+		stat_cols(f, 6, mode_names[m], &s[m]);
 		any = true;
 	}
 }
@@ -318,14 +318,18 @@ static void vm_hold_rows(FILE *f, const struct vm_rec *v)
 	mode_rows(f, !strcmp(src, "lock_functions") ? "mmu_lock hold, lock to unlock" :
 		  "mmu_lock hold, critical sections run under the lock (lock calls inlined)", hold);
 	mode_rows(f, "mmu_lock acquisition, contended or not", v->timing[VT_ACQUIRE]);
-	for (size_t i = 0; i < sizeof(dirty_log) / sizeof(dirty_log[0]); i++) {
+	for (size_t i = 0, any = 0; i < sizeof(dirty_log) / sizeof(dirty_log[0]); i++) {
 		struct wait_stat all;
 
 		wait_stat_sum_modes(&all, v->timing[dirty_log[i]]);
 		if (!all.count)
 			continue;
-		fprintf(f, "    %-15s", vm_timing_names[dirty_log[i]]);	/* 80 columns */
-		stat_cols(f, "", &all);
+		/* a title of its own: these are calls, not waits of the lock table above */
+		if (!any++)
+			fprintf(f, "    dirty-log side, whole calls:\n      %-15s %9s %11s %10s %10s %10s\n",
+				"CALL", "COUNT", "TOTAL", "MEAN", "P99", "MAX");
+		fputs("      ", f);
+		stat_cols(f, 15, vm_timing_names[dirty_log[i]], &all);	/* 76 columns */
 	}
 }
 
