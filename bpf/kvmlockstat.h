@@ -65,6 +65,7 @@ struct lock_info {
 	__u64 kvm;		/* struct kvm * owning it, 0 if not an mmu_lock */
 	__u32 vmm_pid;		/* VMM: tgid of a waiter sharing the VM's mm, else kvm->userspace_pid */
 	char vmm_comm[TASK_COMM_LEN];	/* group leader's comm if seen from the VMM */
+	__u64 mm;		/* kvm->mm when noted: another mm at the same address is a new VM */
 };
 
 struct task_info {

@@ -92,9 +92,13 @@ struct {
 	__uint(value_size, MAX_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
-/* Only mmu_locks are kept here: re-deciding every wait costs three reads. */
+/*
+ * Only mmu_locks are kept here: re-deciding every wait costs three reads.
+ * LRU: on a host where VMs come and go for weeks, the entries of VMs long
+ * gone make room for new ones instead of filling the map.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u64);
 	__type(value, struct lock_info);
@@ -112,7 +116,7 @@ struct {
  * on any lock is a VMM's thread when its mm is one of them.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);	/* as lock_infos: exited VMMs age out */
 	__uint(max_entries, 1024);
 	__type(key, __u64);
 	__type(value, __u8);
@@ -165,16 +169,17 @@ static __always_inline void note_mmu_lock(__u64 lock, struct kvm *kvm,
 					  struct task_struct *task)
 {
 	struct lock_info info = {}, *old = bpf_map_lookup_elem(&lock_infos, &lock);
-	bool own = BPF_CORE_READ(task, mm) == BPF_CORE_READ(kvm, mm);
+	__u64 mm = (__u64)BPF_CORE_READ(kvm, mm);
+	bool own = (__u64)BPF_CORE_READ(task, mm) == mm;
+	__u8 one = 1;
 
-	if (old && (old->vmm_comm[0] || (old->vmm_pid && !own)))
+	/* The same VM (its mm unchanged), already named by its VMM or by the best guess. */
+	if (old && old->mm == mm && (old->vmm_comm[0] || (old->vmm_pid && !own)))
 		return;
-	if (!old) {
-		__u64 mm = (__u64)BPF_CORE_READ(kvm, mm);
-		__u8 one = 1;
-
+	/* A new VM, or a new one where an exited VM's struct kvm was freed. */
+	if (!old || old->mm != mm)
 		bpf_map_update_elem(&vmm_mms, &mm, &one, BPF_ANY);
-	}
+	info.mm = mm;
 	info.kvm = (__u64)kvm;
 	info.vmm_pid = own ? BPF_CORE_READ(task, tgid) : BPF_CORE_READ(kvm, userspace_pid);
 	if (own)
