@@ -271,7 +271,7 @@ static __always_inline void add_fault(__u64 kvm, __s32 vcpu_id, __u32 type, __u6
 	k.tid = id;
 	k.tgid = id >> 32;
 	k.gen = window_enter();
-	st = lookup_or_init(&fault_stats, &k, &zero_stat, &drops[DROP_FAULT_STAT_FULL]);
+	st = lookup_or_init(&fault_stats, &k, &zero_stat, DROP_FAULT_STAT_FULL);
 	if (st)
 		wait_stat_add(st, delta);
 	window_exit(k.gen);
@@ -292,13 +292,15 @@ int BPF_PROG(thread_exit)
 	struct inflight_set *set = task_set(false);
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = id;
+	long err;
 
 	if (!set || !set->counts.events)
 		return 0;
 	set->counts.tid = tid;
 	set->counts.tgid = id >> 32;
-	if (bpf_map_update_elem(&exited, &tid, &set->counts, BPF_ANY))
-		drop(DROP_FAULT_STAT_FULL);
+	err = bpf_map_update_elem(&exited, &tid, &set->counts, BPF_ANY);
+	if (err)
+		map_refused(err, DROP_FAULT_STAT_FULL);
 	if (!use_task_storage)
 		bpf_map_delete_elem(&inflight_tid, &tid);	/* its tid may come back */
 	return 0;
@@ -334,7 +336,7 @@ static __always_inline void add_timing(__u64 kvm, __u32 timing, __u32 mode, __u6
 
 	k.vmm_pid = BPF_CORE_READ((struct kvm *)kvm, userspace_pid);
 	k.gen = window_enter();
-	st = lookup_or_init(&vm_timings, &k, &zero_stat, &drops[DROP_FAULT_STAT_FULL]);
+	st = lookup_or_init(&vm_timings, &k, &zero_stat, DROP_FAULT_STAT_FULL);
 	if (st)
 		wait_stat_add(st, delta);
 	window_exit(k.gen);

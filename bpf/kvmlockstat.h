@@ -83,6 +83,7 @@ enum drop_reason {
 	DROP_INFO_FULL,		/* lock or task identity map full */
 	DROP_FAULT_INFLIGHT,	/* fault family: no in-flight slot (task storage out of memory or busy) */
 	DROP_FAULT_STAT_FULL,	/* fault family: aggregation map full */
+	DROP_MAP_BUSY,		/* a map insert refused: its bucket locked on this CPU (nesting) */
 	/*
 	 * Runs of the family's programs the kernel skipped: a program already
 	 * running on this CPU (preempted inside it, on a preemptible kernel)

@@ -172,6 +172,7 @@ static __always_inline void note_mmu_lock(__u64 lock, struct kvm *kvm,
 	__u64 mm = (__u64)BPF_CORE_READ(kvm, mm);
 	bool own = (__u64)BPF_CORE_READ(task, mm) == mm;
 	__u8 one = 1;
+	long err;
 
 	/* The same VM (its mm unchanged), already named by its VMM or by the best guess. */
 	if (old && old->mm == mm && (old->vmm_comm[0] || (old->vmm_pid && !own)))
@@ -184,9 +185,10 @@ static __always_inline void note_mmu_lock(__u64 lock, struct kvm *kvm,
 	info.vmm_pid = own ? BPF_CORE_READ(task, tgid) : BPF_CORE_READ(kvm, userspace_pid);
 	if (own)
 		BPF_CORE_READ_STR_INTO(&info.vmm_comm, task, group_leader, comm);
-	/* Losing a race to another CPU is fine; a full map (E2BIG) is a loss. */
-	if (bpf_map_update_elem(&lock_infos, &lock, &info, BPF_ANY) < 0)
-		drop(DROP_INFO_FULL);
+	/* Losing a race to another CPU is fine; a refused update is a loss. */
+	err = bpf_map_update_elem(&lock_infos, &lock, &info, BPF_ANY);
+	if (err)
+		map_refused(err, DROP_INFO_FULL);
 }
 
 /*
@@ -243,10 +245,10 @@ static __always_inline void account(__u32 tid, const struct wait_start *ws, __u6
 	struct stack_val *sv;
 
 	lk.gen = sk.gen = window_enter();
-	st = lookup_or_init(&lock_stats, &lk, &zero_stat, &drops[DROP_STAT_FULL]);
+	st = lookup_or_init(&lock_stats, &lk, &zero_stat, DROP_STAT_FULL);
 	if (st)
 		wait_stat_add(st, delta);
-	sv = lookup_or_init(&stack_stats, &sk, &zero_sval, &drops[DROP_STAT_FULL]);
+	sv = lookup_or_init(&stack_stats, &sk, &zero_sval, DROP_STAT_FULL);
 	if (sv) {
 		__sync_fetch_and_add(&sv->count, 1);
 		__sync_fetch_and_add(&sv->total_ns, delta);

@@ -18,9 +18,21 @@ static __always_inline void drop(enum drop_reason r)
 		__sync_fetch_and_add(&drops[r], 1);
 }
 
-/* Find key in map, inserting a zeroed value first if needed. */
+/*
+ * A refused map update, counted as full (E2BIG) or as DROP_MAP_BUSY: the
+ * bucket was locked on this CPU by an update this program interrupted.
+ */
+static __always_inline void map_refused(long err, enum drop_reason full)
+{
+	drop(err == -7 /* E2BIG */ ? full : DROP_MAP_BUSY);
+}
+
+/*
+ * Find key in map, inserting a zeroed value first if needed.  NR_DROPS as
+ * full: the caller counts its own loss.
+ */
 static __always_inline void *lookup_or_init(void *map, const void *key,
-					    const void *init, __u64 *drops)
+					    const void *init, enum drop_reason full)
 {
 	void *val = bpf_map_lookup_elem(map, key);
 	long err;
@@ -29,8 +41,8 @@ static __always_inline void *lookup_or_init(void *map, const void *key,
 		return val;
 	err = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST: another CPU won the race */) {
-		if (drops)
-			__sync_fetch_and_add(drops, 1);
+		if (full < NR_DROPS)
+			map_refused(err, full);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(map, key);
@@ -54,7 +66,7 @@ const volatile bool use_task_storage = true;
 		__v = bpf_task_storage_get(storage, bpf_get_current_task_btf(), 0,	\
 					   (create) ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0); \
 	else if (create)								\
-		__v = lookup_or_init(by_tid, &__tid, zero, NULL);			\
+		__v = lookup_or_init(by_tid, &__tid, zero, NR_DROPS);			\
 	else										\
 		__v = bpf_map_lookup_elem(by_tid, &__tid);				\
 	__v;										\

@@ -19,6 +19,7 @@ const char *const drop_names[NR_DROPS] = {
 	[DROP_INFO_FULL] = "info_map_full",
 	[DROP_FAULT_INFLIGHT] = "fault_inflight_full",
 	[DROP_FAULT_STAT_FULL] = "fault_stat_map_full",
+	[DROP_MAP_BUSY] = "map_busy",
 	[DROP_RECURSION_MISS] = "recursion_miss",
 };
 
