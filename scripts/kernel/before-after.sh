@@ -92,7 +92,7 @@ lab_value() {
 		[[ -n $vm ]] || { echo "-"; return; }
 		case $what in
 		contention) kls_count "$vm" all count ;;
-		wait_ms) awk -v ns="$(kls_count "$vm" all wait_ns)" 'BEGIN { printf "%.1f", ns / 1e6 }' ;;
+		wait_ms) awk -v ns="$(kls_count "$vm" all wait_ns)" 'BEGIN { printf "%.1f\n", ns / 1e6 }' ;;
 		tracefs) lock_hits "$R/hist-contention_begin-v$n.txt" "$(echo "$vm" | jq -r '.mmu_lock // empty')" all ;;
 		esac ;;
 	esac
