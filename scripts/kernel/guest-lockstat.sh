@@ -44,10 +44,22 @@ cross_stop() {
     done
 }
 
-# run TAG KLS: one dirty_log_perf_test, under kvmlockstat when KLS=1
+# The command of one run. compare: the seed's dirty_log_perf_test. price (LS_PRICE_WORKLOAD):
+# kvm-dirtylog by default, in the same shape (manual protect, the same backing) with each vCPU
+# pinned to its own CPU: dirty_log_perf_test's threads busy-wait for each other, and where the
+# scheduler puts them moves its instruction-count times by up to 3.5x between identical reps.
+workload_cmd() {
+    if [ "$LS_MODE" = price ] && [ "$LS_PRICE_WORKLOAD" = kvm-dirtylog ]; then
+        echo "$B/kvm-dirtylog -v $LS_N -b $LS_SIZE -i $LS_ITER -s $LS_BACKING -g -c $(seq -s, 0 $((LS_N - 1))) --json $R/dl-$1.json"
+    else
+        echo "$PT -b $LS_SIZE -m 2 -i $LS_ITER -s $LS_BACKING -v $LS_N"
+    fi
+}
+
+# run TAG KLS: one run of the workload, under kvmlockstat when KLS=1
 run() {
     tag=$1
-    cmd="$PT -b $LS_SIZE -m 2 -i $LS_ITER -s $LS_BACKING -v $LS_N"
+    cmd=$(workload_cmd "$tag")
     echo "guest-lockstat: $tag: $cmd${2:+ (kvmlockstat: $2)}"
     if [ "$2" = 1 ]; then
         timeout "$LS_TIMEOUT" "$B/kvmlockstat" -i 0 -j "$R/kls-$tag.json" -- $cmd > "$R/$tag.log" 2>&1
@@ -56,7 +68,7 @@ run() {
     fi
     rc=$?
     echo $rc > "$R/$tag.rc"
-    grep -E 'dirty memory time|Populate' "$R/$tag.log"
+    grep -E 'dirty memory time|Populate|^ *[0-9]+ +[0-9.]+ ms' "$R/$tag.log"
     [ $rc = 0 ] || { tail -5 "$R/$tag.log"; fail "$tag exit $rc"; }
 }
 

@@ -121,7 +121,7 @@ prepare_tree() {
 dirty_ms() {
 	awk -v from="${2:-1}" '/^Iteration [0-9]+ dirty memory time:/ && $2 >= from {
 			t = $NF; sub(/s$/, "", t); s += t; c++ }
-		END { if (c) printf "%.1f", s / c * 1000; else print "-" }' "$1"
+		END { if (c) printf "%.1f\n", s / c * 1000; else print "-" }' "$1"
 }
 
 # Numbers on stdin ("-" and blank lines ignored) as "median min max n"; nothing when none.

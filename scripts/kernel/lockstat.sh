@@ -13,14 +13,16 @@
 #       LS_REPS reps each, interleaved; two boots with one qemu command line.
 #   scripts/kernel/lockstat.sh report      the tables of every result there, to stdout
 # Settings (environment):
-#   LS_VCPUS="1 2 4"  vCPU counts (compare; price uses LS_PRICE_VCPUS=2)
+#   LS_VCPUS="1 2 4"  vCPU counts (compare; price uses LS_PRICE_VCPUS="1 2", two boots per count)
 #   LS_SIZE=64M       -b, guest memory per vCPU
 #   LS_ITER=2         -i, logged passes (the cover letter's)
 #   LS_BACKING=anonymous_hugetlb_2mb
 #   LS_CPUS=2 LS_MEM=2G   the lab VM: emulated CPUs (the host has 2 cores), RAM
 #   LS_CROSS=1        tracefs counts beside the run (compare; 0: kvmlockstat and lock_stat only)
 #   LS_REPS=3         price: reps per kind
-# Output: ${LS_RESULTS:-$OUT/lockstat}/{compare,price}-<side>[-plain|-lockstat]/ and the tables.
+#   LS_PRICE_WORKLOAD=kvm-dirtylog   price's workload: kvm-dirtylog in the selftest's shape, each
+#                     vCPU pinned (repeatable instruction counts), or dirty_log_perf_test
+# Output: ${LS_RESULTS:-$OUT/lockstat}/compare-<side>/, .../price-v<N>/price-<side>-{plain,lockstat}/ and the tables.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=/dev/null
@@ -28,7 +30,7 @@ set -euo pipefail
 . "$KP_REPO/scripts/kernel/lockstat-lib.sh"
 
 LS_VCPUS=${LS_VCPUS:-1 2 4}
-LS_PRICE_VCPUS=${LS_PRICE_VCPUS:-2}
+LS_PRICE_VCPUS=${LS_PRICE_VCPUS:-1 2}
 LS_SIZE=${LS_SIZE:-64M}
 LS_ITER=${LS_ITER:-2}
 LS_BACKING=${LS_BACKING:-anonymous_hugetlb_2mb}
@@ -37,6 +39,7 @@ LS_MEM=${LS_MEM:-2G}
 LS_CROSS=${LS_CROSS:-1}
 LS_REPS=${LS_REPS:-3}
 LS_TIMEOUT=${LS_TIMEOUT:-1200}
+LS_PRICE_WORKLOAD=${LS_PRICE_WORKLOAD:-kvm-dirtylog}
 res=${LS_RESULTS:-$OUT/lockstat}
 
 # lab_boot KERNEL RESULTS SIDE MODE [QEMU ARGS]: one lab boot running guest-lockstat.sh
@@ -50,7 +53,7 @@ lab_boot() {
 	mkdir -p "$tmp/root/lab"
 	cp "$KBUILD/$side/dirty_log_perf_test" "$tmp/root/lab/"
 	{
-		for v in LS_SIZE LS_ITER LS_BACKING LS_CROSS LS_REPS LS_TIMEOUT; do echo "$v='${!v}'"; done
+		for v in LS_SIZE LS_ITER LS_BACKING LS_CROSS LS_REPS LS_TIMEOUT LS_PRICE_WORKLOAD; do echo "$v='${!v}'"; done
 		echo "LS_MODE='$mode' LS_VCPUS='$vcpus'"
 		cat "$KP_REPO/scripts/kernel/guest-lockstat.sh"
 	} >"$tmp/guest.sh"
@@ -62,7 +65,7 @@ lab_boot() {
 		{ rm -rf "$tmp"; die "$(basename "$R"): the lab run failed"; }
 	rm -rf "$tmp"
 	# the tables describe the run from its own settings, not from the caller's environment
-	{ for v in LS_SIZE LS_ITER LS_BACKING LS_CPUS LS_MEM LS_REPS LS_PRICE_VCPUS; do echo "$v='${!v}'"; done
+	{ for v in LS_SIZE LS_ITER LS_BACKING LS_CPUS LS_MEM LS_REPS LS_PRICE_VCPUS LS_PRICE_WORKLOAD; do echo "$v='${!v}'"; done
 	  echo "LS_DATE='$(date -u '+%Y-%m-%d %H:%M UTC')'"; } >"$R/ls-settings"
 }
 
@@ -111,9 +114,15 @@ compare_table() {
 
 # --- price -----------------------------------------------------------------------------
 
+# dirty memory time per pass (ms) of every run of one kind: kvm-dirtylog's JSON, else the
+# selftest's "Iteration N dirty memory time" lines
 kind_times() {
-	local f
-	for f in "$1"/"$2"-[0-9]*.log; do [[ -f $f ]] && dirty_ms "$f"; done
+	local f j
+	for f in "$1"/"$2"-[0-9]*.log; do
+		[[ -f $f ]] || continue
+		j="$1/dl-$(basename "$f" .log).json"
+		if [[ -f $j ]]; then jq -r '.summary.dirty_memory_avg_ns / 1e6' "$j"; else dirty_ms "$f"; fi
+	done
 }
 
 price_table() {
@@ -124,7 +133,11 @@ price_table() {
 	base=$(kind_times "$P" alone | spread | awk '{ print $1 }')
 	echo "### What each instrument costs, $side tree (instruction counts, ${LS_DATE:-date unknown})"
 	echo
-	echo "\`dirty_log_perf_test -b $LS_SIZE -m 2 -i $LS_ITER -s $LS_BACKING -v $LS_PRICE_VCPUS\`, qemu -icount shift=0"
+	if [[ ${LS_PRICE_WORKLOAD:-} == kvm-dirtylog ]]; then
+		echo "\`kvm-dirtylog -v $LS_PRICE_VCPUS -b $LS_SIZE -i $LS_ITER -s $LS_BACKING -g -c <one CPU per vCPU>\`, qemu -icount shift=0"
+	else
+		echo "\`dirty_log_perf_test -b $LS_SIZE -m 2 -i $LS_ITER -s $LS_BACKING -v $LS_PRICE_VCPUS\`, qemu -icount shift=0"
+	fi
 	echo "(the guest clock counts emulated instructions), $LS_REPS reps per kind, interleaved, one boot per kernel."
 	echo
 	echo "| kernel, instrument | dirty memory time, median [min, max] (ms of instructions) | ratio of medians to the lab kernel alone |"
@@ -153,13 +166,19 @@ main() {
 		compare_table "$side" ;;
 	price)
 		check_side "$side"
-		local icount="-icount shift=0,align=off,sleep=off"
-		rm -rf "$res/price-$side-plain" "$res/price-$side-lockstat"
-		lab_boot "$KBUILD/$side/Image" "$res/price-$side-plain" "$side" price "$icount"
-		lab_boot "$KBUILD/$side-lockstat/Image" "$res/price-$side-lockstat" "$side" price "$icount"
-		price_table "$side" ;;
+		local icount="-icount shift=0,align=off,sleep=off" n all=$LS_PRICE_VCPUS base=$res
+		for n in $all; do
+			LS_PRICE_VCPUS=$n res="$base/price-v$n"
+			rm -rf "$res/price-$side-plain" "$res/price-$side-lockstat"
+			lab_boot "$KBUILD/$side/Image" "$res/price-$side-plain" "$side" price "$icount"
+			lab_boot "$KBUILD/$side-lockstat/Image" "$res/price-$side-lockstat" "$side" price "$icount"
+		done
+		for n in $all; do res="$base/price-v$n" price_table "$side"; done ;;
 	report)
-		for side in before after; do compare_table "$side"; price_table "$side"; done ;;
+		for side in before after; do
+			compare_table "$side"
+			for d in "$res"/price-v*/; do [[ -d $d ]] && res=${d%/} price_table "$side"; done
+		done ;;
 	*) die "usage: $0 compare|price before|after, or $0 report" ;;
 	esac
 }
