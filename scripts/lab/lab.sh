@@ -103,6 +103,10 @@ EOF
 # The guest's second serial port (x86 ttyS1: arm64's virt machine has one UART) carries its
 # kernel log and a heartbeat (init), the first the results; the monitor socket lets a stalled
 # guest's CPU state be read (stall_dump); nokaslr keeps its addresses those of the image.
+# x86: tsc=reliable. TCG's TSC is the host's, one clock for every vCPU, but the guest's boot
+# check finds it unsynchronized and falls back to the HPET: every clock read is then an MMIO
+# exit under qemu's big lock, serialised by the guest's hpet lock with interrupts off, and
+# 4 vCPUs on 2 host cores stalled for minutes in read_hpet (docs/kernels.md).
 qemu_cmd() {
     local kernel=$1 initrd=$2
     local mon="-monitor unix:$work/monitor.sock,server=on,wait=off"
@@ -112,7 +116,7 @@ qemu_cmd() {
             -append "'console=ttyAMA0 rdinit=/init panic=-1 quiet'" $mon ${LAB_QEMU_ARGS:-}
     else
         echo qemu-system-x86_64 -cpu max -smp "$LAB_CPUS" -m "$LAB_MEM" -nographic -no-reboot \
-            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet nokaslr kvm.nx_huge_pages=off'" \
+            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet nokaslr kvm.nx_huge_pages=off tsc=reliable'" \
             -serial stdio -serial "file:$work/kmsg.log" $mon ${LAB_QEMU_ARGS:-}
     fi
 }
