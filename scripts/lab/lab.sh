@@ -103,10 +103,6 @@ EOF
 # The guest's second serial port (x86 ttyS1: arm64's virt machine has one UART) carries its
 # kernel log and a heartbeat (init), the first the results; the monitor socket lets a stalled
 # guest's CPU state be read (stall_dump); nokaslr keeps its addresses those of the image.
-# x86: tsc=reliable. TCG's TSC is the host's, one clock for every vCPU, but the guest's boot
-# check finds it unsynchronized and falls back to the HPET: every clock read is then an MMIO
-# exit under qemu's big lock, serialised by the guest's hpet lock with interrupts off, and
-# 4 vCPUs on 2 host cores stalled for minutes in read_hpet (docs/kernels.md).
 qemu_cmd() {
     local kernel=$1 initrd=$2
     local mon="-monitor unix:$work/monitor.sock,server=on,wait=off"
@@ -116,7 +112,7 @@ qemu_cmd() {
             -append "'console=ttyAMA0 rdinit=/init panic=-1 quiet'" $mon ${LAB_QEMU_ARGS:-}
     else
         echo qemu-system-x86_64 -cpu max -smp "$LAB_CPUS" -m "$LAB_MEM" -nographic -no-reboot \
-            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet nokaslr kvm.nx_huge_pages=off tsc=reliable'" \
+            -kernel "$kernel" -initrd "$initrd" -append "'console=ttyS0 rdinit=/init panic=-1 quiet nokaslr kvm.nx_huge_pages=off'" \
             -serial stdio -serial "file:$work/kmsg.log" $mon ${LAB_QEMU_ARGS:-}
     fi
 }
@@ -149,14 +145,17 @@ sys.stdout.write(out.decode(errors="replace"))
 PY
 }
 
-# The guest kernel's own word that it is wedged (x86: kmsg.log): a CPU stuck for a minute (a
-# soft lockup report, repeated while it lasts: a single one of 20 s happens when a loaded host
-# starves the emulated CPU), a task blocked past hung_task_timeout, a panic.
+# The guest kernel's own word that it is wedged: a CPU stuck for a minute (a soft lockup
+# report, repeated while it lasts: a single one of 20 s happens when a loaded host starves the
+# emulated CPU), a task blocked past hung_task_timeout, a panic. Read from the kernel-log port
+# (kmsg.log) and from the console: a wedged guest can stop the task that feeds the former while
+# its console keeps printing soft lockups, which would pass for progress until LAB_TIMEOUT.
 wedged_line() {
-    grep -a -m1 -o -E 'BUG: soft lockup - CPU#[0-9]+ stuck for ([6-9][0-9]|[0-9]{3,})s.*|.*blocked for more than.*|Kernel panic.*' \
-        "$work/kmsg.log" 2> /dev/null | tr -d '\r'
+    cat "$work/kmsg.log" "$1" 2> /dev/null |
+        grep -a -m1 -o -E 'BUG: soft lockup - CPU#[0-9]+ stuck for ([6-9][0-9]|[0-9]{3,})s.*|.*blocked for more than.*|Kernel panic.*' |
+        tr -d '\r'
 }
-wedged() { [ -n "$(wedged_line)" ]; }
+wedged() { [ -n "$(wedged_line "$1")" ]; }
 
 # qemu in the background; done when it exits, or when the guest printed its last
 # marker (a power-off that does not reach qemu must not cost LAB_TIMEOUT). A guest whose
@@ -176,7 +175,7 @@ run_qemu() {
         if grep -q '@@LAB-DONE' "$console"; then
             after_done=$((after_done + 1))
             [ "$after_done" -gt 10 ] && { kill "$pid"; wait "$pid"; return 0; }
-        elif [ "$LAB_ARCH" = x86_64 ] && { [ "$still" -ge "$LAB_STALL" ] || wedged; }; then
+        elif [ "$LAB_ARCH" = x86_64 ] && { [ "$still" -ge "$LAB_STALL" ] || wedged "$console"; }; then
             stall_dump
             for now in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2> /dev/null && sleep 1; done
             kill "$pid" 2> /dev/null
@@ -228,7 +227,7 @@ boot() {
     fi
     if [ "$rc" = 125 ]; then
         show_console_tail "$console"
-        die "the guest stalled ($(wedged_line | grep . || echo "no console or kernel-log output for LAB_STALL=${LAB_STALL}s")): the stack it was in (NMI panic) ends $console; kernel log $work/kmsg.log, CPU registers $work/stall-registers.txt"
+        die "the guest stalled ($(wedged_line "$console" | grep . || echo "no console or kernel-log output for LAB_STALL=${LAB_STALL}s")): the stack it was in (NMI panic) ends $console; kernel log $work/kmsg.log, CPU registers $work/stall-registers.txt"
     fi
     grep -q '@@LAB-DONE' "$console" || {
         show_console_tail "$console"
