@@ -112,10 +112,17 @@ static void lock_modes(FILE *f, const char *indent, const struct lock_rec *l)
 		fprintf(f, "%sno contention\n", indent);
 }
 
+/* The header over stat_cols' columns, the label column width wide. */
+static void stat_head(FILE *f, const char *indent, int width, const char *label,
+		      const char *count, const char *total)
+{
+	fprintf(f, "%s%-*s %9s %11s %10s %10s %10s\n", indent, width, label, count, total,
+		"MEAN", "P99", "MAX");
+}
+
 static void stat_header(FILE *f, const char *indent)
 {
-	fprintf(f, "%s%-6s %9s %11s %10s %10s %10s\n", indent, "MODE", "WAITS", "WAIT_TOTAL",
-		"MEAN", "P99", "MAX");
+	stat_head(f, indent, 6, "MODE", "WAITS", "WAIT_TOTAL");
 }
 
 static void other_locks(FILE *f, const struct run *r, int top)
@@ -297,9 +304,10 @@ static void mode_rows(FILE *f, const char *title, const struct wait_stat s[NR_MO
 	for (int m = 0; m < NR_MODES; m++) {
 		if (!s[m].count)
 			continue;
-		if (!any)
-			fprintf(f, "    %s:\n      %-6s %9s %11s %10s %10s %10s\n", title, "MODE",
-				"COUNT", "TOTAL", "MEAN", "P99", "MAX");
+		if (!any) {
+			fprintf(f, "    %s:\n", title);
+			stat_head(f, "      ", 6, "MODE", "COUNT", "TOTAL");
+		}
 		fputs("      ", f);
 		stat_cols(f, 6, mode_names[m], &s[m]);
 		any = true;
@@ -325,9 +333,10 @@ static void vm_hold_rows(FILE *f, const struct vm_rec *v)
 		if (!all.count)
 			continue;
 		/* a title of its own: these are calls, not waits of the lock table above */
-		if (!any++)
-			fprintf(f, "    dirty-log side, whole calls:\n      %-15s %9s %11s %10s %10s %10s\n",
-				"CALL", "COUNT", "TOTAL", "MEAN", "P99", "MAX");
+		if (!any++) {
+			fputs("    dirty-log side, whole calls:\n", f);
+			stat_head(f, "      ", 15, "CALL", "COUNT", "TOTAL");
+		}
 		fputs("      ", f);
 		stat_cols(f, 15, vm_timing_names[dirty_log[i]], &all);	/* 76 columns */
 	}
